@@ -1,0 +1,1 @@
+"""Web chat: the citizen's WebSocket protocol (``/ws/chat``)."""

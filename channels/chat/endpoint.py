@@ -1,0 +1,183 @@
+"""The web chat channel: ``/ws/chat``, one citizen per socket.
+
+A citizen who loses the connection may resume with their token; one who does
+not come back within the grace period is treated as having left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from channels.chat import protocol as chat
+from channels.frames import FrameError
+from contactd.errors import NotFound
+from contactd.hub import Frame, Peer, serve_frames
+
+log = logging.getLogger("channels.chat")
+
+
+class CitizenSession:
+    """The state of one citizen socket."""
+
+    def __init__(self, svc: Any, peer: Peer) -> None:
+        self.svc = svc
+        self.peer = peer
+        self.conversation_id: str | None = None
+        self.queue = ""
+        self.token: str | None = None
+        self.position = 0
+        self.waiting = False
+        self.ended = False
+
+    def deliver(self, frame: Frame) -> None:
+        """A frame for this conversation's citizen, from any node."""
+        if frame.get("type") == "chat.agent_joined":
+            self.waiting = False
+            self.svc.citizens.leave_queue(self)
+        elif frame.get("type") == "chat.ended":
+            self.ended = True
+            self.waiting = False
+            self.svc.citizens.leave_queue(self)
+        self.peer.send(frame)
+
+    async def handle(self, kind: str, frame: dict[str, Any]) -> None:
+        if kind == "ping":
+            self.peer.send({"type": "pong"})
+        elif kind == "chat.start":
+            await self.start(frame)
+        elif kind == "chat.resume":
+            await self.resume(frame["resume_token"])
+        elif self.conversation_id is None:
+            raise FrameError("no_chat", "Start or resume a chat first.", frame.get("id"))
+        elif kind == "message":
+            echo, new = await self.svc.conversations.citizen_message(self.conversation_id, frame["id"],
+                                                                     frame["text"])
+            if not new:
+                self.peer.send(echo)  # the sender missed the first echo; nobody else needs it again
+        elif kind == "chat.end":
+            self.ended = True
+            await self.svc.conversations.citizen_left(self.conversation_id)
+
+    async def start(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is not None:
+            raise FrameError("already_started", "This socket already has a chat.")
+        queue, language = frame["queue"], frame.get("language") or "en"
+        try:
+            conv, token, position = await self.svc.conversations.start_chat(queue, frame["name"], language)
+        except NotFound:
+            raise FrameError("unknown_queue", f"There is no topic called {queue[:40]!r}.") from None
+        self.token = token
+        await self.attach(conv.id, queue)
+        self.waiting = position > 0 and (await self.svc.router_store.conversation(conv.id)).state == "queued"
+        await self.send_position(position)
+        if self.waiting:
+            self.svc.citizens.join_queue(self)
+
+    async def resume(self, token: str) -> None:
+        if self.conversation_id is not None:
+            raise FrameError("already_started", "This socket already has a chat.")
+        try:
+            conv, frame = await self.svc.conversations.resume(token)
+        except NotFound:
+            raise FrameError("unknown_token", "That chat cannot be resumed; please start a new one.") from None
+        self.token = token
+        await self.attach(conv.id, conv.queue)
+        self.peer.send(frame)
+        if frame["state"] == "queued":
+            self.waiting = True
+            self.svc.citizens.join_queue(self)
+            await self.refresh_position()
+        self.ended = frame["state"] == "ended"
+
+    async def attach(self, conversation_id: str, queue: str) -> None:
+        self.conversation_id, self.queue = conversation_id, queue
+        await self.svc.hub.subscribe(self.svc.keys.to_citizen(conversation_id), self.deliver)
+
+    async def send_position(self, position: int) -> None:
+        assert self.conversation_id is not None
+        self.position = position
+        estimate = await self.svc.conversations.estimate(self.queue, position)
+        self.peer.send(chat.queued(self.conversation_id, self.token, position, estimate))
+
+    async def refresh_position(self) -> None:
+        if not self.waiting or self.conversation_id is None:
+            return
+        position = await self.svc.router_store.position(self.queue, self.conversation_id)
+        if position is not None and position != self.position:
+            await self.send_position(position)
+
+    async def close(self) -> None:
+        self.svc.citizens.leave_queue(self)
+        if self.conversation_id is None:
+            return
+        await self.svc.hub.unsubscribe(self.svc.keys.to_citizen(self.conversation_id), self.deliver)
+        if not self.ended:
+            self.svc.citizens.watch_for_return(self.conversation_id)
+
+
+class Citizens:
+    """Citizen sockets on this node: positions to refresh, and leavers to watch for."""
+
+    def __init__(self, svc: Any, grace_s: float) -> None:
+        self.svc = svc
+        self.grace_s = grace_s
+        self.by_queue: dict[str, set[CitizenSession]] = defaultdict(set)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def join_queue(self, s: CitizenSession) -> None:
+        self.by_queue[s.queue].add(s)
+
+    def leave_queue(self, s: CitizenSession) -> None:
+        self.by_queue[s.queue].discard(s)
+
+    async def refresh(self, queue: str) -> None:
+        """Re-send positions that changed in ``queue`` ('' = every queue)."""
+        queues = [queue] if queue else list(self.by_queue)
+        for q in queues:
+            for s in list(self.by_queue.get(q, ())):
+                await s.refresh_position()
+
+    def watch_for_return(self, conversation_id: str) -> None:
+        task = asyncio.create_task(self._leave_unless_back(conversation_id))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _leave_unless_back(self, conversation_id: str) -> None:
+        await asyncio.sleep(self.grace_s)
+        # Every node subscribes to the channel of each citizen connected to it, so
+        # no subscriber anywhere means the citizen has not come back.
+        channel = self.svc.keys.to_citizen(conversation_id)
+        (_, listeners), = await self.svc.redis.pubsub_numsub(channel)
+        if listeners == 0:
+            log.info("citizen did not come back", extra={"conversation_id": conversation_id})
+            await self.svc.conversations.citizen_left(conversation_id)
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def chat_socket(ws: WebSocket) -> None:
+    """``/ws/chat``: anonymous citizens."""
+    svc = ws.app.state.services
+    await ws.accept()
+    peer = Peer(ws)
+    peer.start()
+    session = CitizenSession(svc, peer)
+    svc.metrics.connections.labels("chat").inc()
+    try:
+        await serve_frames(peer, chat.CITIZEN_FRAMES, session.handle,
+                           lambda code: svc.metrics.bad_frames.labels("chat", code).inc())
+    finally:
+        svc.metrics.connections.labels("chat").dec()
+        await session.close()
+        await peer.stop()

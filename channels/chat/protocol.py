@@ -1,0 +1,47 @@
+"""The citizen chat protocol on ``/ws/chat`` (CONTRACT.md; docs/protocol.md has every field).
+
+Pure: schemas of the frames a citizen may send, and builders of the frames
+the citizen receives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.frames import Field, Schema
+
+MAX_TEXT = 4000
+LANGUAGES = ("en", "cy")
+
+CITIZEN_FRAMES: dict[str, Schema] = {
+    "chat.start": {
+        "queue": Field(str, max_len=40, min_len=1),
+        "name": Field(str, max_len=80, min_len=1),
+        "language": Field(str, required=False, choices=LANGUAGES),
+    },
+    "message": {
+        "id": Field(str, max_len=64, min_len=1),
+        "text": Field(str, max_len=MAX_TEXT, min_len=1),
+    },
+    "chat.end": {},
+    "chat.resume": {"resume_token": Field(str, max_len=100, min_len=1)},
+    "ping": {},
+}
+
+
+def queued(conversation_id: str, resume_token: str | None, position: int, estimated_wait_s: int | None
+           ) -> dict[str, Any]:
+    """``chat.queued``: sent on start and again whenever the position changes."""
+    frame: dict[str, Any] = {"type": "chat.queued", "conversation_id": conversation_id, "position": position,
+                             "estimated_wait_s": estimated_wait_s}
+    if resume_token is not None:
+        frame["resume_token"] = resume_token
+    return frame
+
+
+def agent_joined(agent_name: str) -> dict[str, Any]:
+    return {"type": "chat.agent_joined", "agent_name": agent_name}
+
+
+def ended(by: str) -> dict[str, Any]:
+    return {"type": "chat.ended", "by": by}

@@ -1,0 +1,7 @@
+"""``python -m contactd``."""
+
+import sys
+
+from contactd.cli import main
+
+sys.exit(main())

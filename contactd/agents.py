@@ -1,0 +1,112 @@
+"""Agents: status, presence across nodes, and the state frame every console shows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from contactd.hub import Frame, Hub
+from contactd.store import Store, User
+from router.model import CHANNELS, DEFAULT_CAPACITY, Agent
+from router.service import RouterService
+
+log = logging.getLogger("contactd.agents")
+
+NODE_TTL_S = 15
+
+
+class Agents:
+    """Agent status and presence for one tenant, on this node."""
+
+    def __init__(self, store: Store, hub: Hub, router: RouterService, node_id: str, chat_capacity: int,
+                 grace_s: float) -> None:
+        self.store = store
+        self.hub = hub
+        self.router = router
+        self.keys = router.store.keys
+        self.redis = router.store.redis
+        self.node_id = node_id
+        self.default_capacity = {**DEFAULT_CAPACITY, "chat": chat_capacity}
+        self.grace_s = grace_s
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.local: dict[int, User] = {}
+
+    async def set_status(self, user: User, status: str, reason: str = "") -> Agent | None:
+        """Set ``user``'s status with their current skills and capacity; tell every console they have open."""
+        queues, caps = await self.store.agent_profile(user.id)
+        capacity = {**self.default_capacity, **caps}
+        agent = await self.router.set_status(str(user.id), status, name=user.name, queues=queues,
+                                             capacity=capacity, reason=reason)
+        await self.store.event("agent.status", agent_id=user.id, data={"status": status, "reason": reason})
+        log.info("agent status %s", status, extra={"agent_id": user.id})
+        await self.push_state(str(user.id))
+        return agent
+
+    async def state_frame(self, agent_id: str) -> Frame:
+        agent = await self.router.store.agent(agent_id)
+        status = agent.status if agent else "offline"
+        load = {ch: agent.load.get(ch, 0) for ch in CHANNELS} if agent else dict.fromkeys(CHANNELS, 0)
+        capacity = dict(agent.capacity) if agent and any(agent.capacity.values()) else dict(self.default_capacity)
+        return {"type": "agent.state", "status": status, "load": load, "capacity": capacity}
+
+    async def push_state(self, agent_id: str) -> None:
+        await self.hub.publish(self.keys.to_agent(agent_id), await self.state_frame(agent_id))
+
+    # --- presence ---------------------------------------------------------------------------
+
+    async def connected(self, user: User) -> None:
+        self.local[user.id] = user
+        await self.redis.hincrby(self.keys.sockets(str(user.id)), self.node_id, 1)
+
+    async def disconnected(self, user: User) -> None:
+        key = self.keys.sockets(str(user.id))
+        if await self.redis.hincrby(key, self.node_id, -1) <= 0:
+            await self.redis.hdel(key, self.node_id)
+            self.local.pop(user.id, None)
+        task = asyncio.create_task(self._offline_unless_back(user))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _offline_unless_back(self, user: User) -> None:
+        # A reload or a short network drop should not lose the agent their place in the rotation.
+        await asyncio.sleep(self.grace_s)
+        if not await self._sockets_anywhere(str(user.id)):
+            await self.set_status(user, "offline", "disconnected")
+
+    async def _sockets_anywhere(self, agent_id: str) -> int:
+        counts = await self.redis.hgetall(self.keys.sockets(agent_id))
+        return sum(int(v) for v in counts.values())
+
+    async def heartbeat(self) -> None:
+        """Mark this node alive, and take offline the agents whose only node has died."""
+        await self.redis.set(self.keys.node(self.node_id), "1", ex=NODE_TTL_S)
+        for agent in await self.router.store.all_agents():
+            key = self.keys.sockets(agent.id)
+            nodes = [n.decode() if isinstance(n, bytes) else n for n in await self.redis.hkeys(key)]
+            alive = [n for n in nodes if n == self.node_id or await self.redis.exists(self.keys.node(n))]
+            for dead in set(nodes) - set(alive):
+                await self.redis.hdel(key, dead)
+            if nodes and not alive:
+                user = await self.store.user_by_id(int(agent.id))
+                if user is not None:
+                    await self.set_status(user, "offline", "node lost")
+
+    async def reassert(self) -> None:
+        """After Redis was emptied: re-register the agents connected to this node, with their status."""
+        for user in list(self.local.values()):
+            await self.redis.hset(self.keys.sockets(str(user.id)), self.node_id, 1)
+            status = await self.store.last_status(user.id)
+            await self.set_status(user, status or "away", "restored")
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def __repr__(self) -> str:
+        return f"Agents(node={self.node_id!r})"
+
+

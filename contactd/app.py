@@ -1,0 +1,208 @@
+"""The app: ``create_app(settings)`` composes routes, middleware and one lifespan (STYLE 5)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import RedirectResponse
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from channels.chat.endpoint import Citizens, chat_socket
+from contactd.agents import Agents
+from contactd.auth import Passwords
+from contactd.board import Board
+from contactd.conversations import Conversations
+from contactd.hub import Hub
+from contactd.web.security import SecurityHeaders
+from contactd.metrics import Metrics
+from contactd.migrate import migrate
+from contactd.settings import Settings
+from contactd.store import Store
+from contactd.web import http
+from contactd.web.agent_ws import agent_socket
+from contactd.web.board_ws import board_socket
+from router.keys import Keys
+from router.service import RouterConfig, RouterService
+from router.store import RouterStore
+
+log = logging.getLogger("contactd.app")
+
+
+@dataclass
+class Services:
+    """Everything the endpoints use, opened by the lifespan and closed in reverse order."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: Redis
+    store: Store
+    router_store: RouterStore
+    router: RouterService
+    hub: Hub
+    conversations: Conversations
+    agents: Agents
+    citizens: Citizens
+    board: Board
+    metrics: Metrics
+    passwords: Passwords
+    queue_names: list[str] = field(default_factory=list)
+
+    @property
+    def keys(self) -> Keys:
+        return self.router_store.keys
+
+
+def assets_dir() -> Path:
+    """The console, board and chat page, wherever pip installed them."""
+    return Path(str(resources.files("agent_console")))
+
+
+def routes() -> list[BaseRoute]:
+    assets = assets_dir()
+    return [
+        Route("/healthz", http.healthz),
+        Route("/readyz", http.readyz),
+        Route("/metrics", http.metrics),
+        Route("/openapi.json", http.openapi),
+        Route("/api/login", http.login, methods=["POST"]),
+        Route("/api/logout", http.logout, methods=["POST"]),
+        Route("/api/me", http.me),
+        Route("/api/queues", http.queues),
+        Route("/api/conversations/{id}", http.conversation),
+        WebSocketRoute("/ws/chat", chat_socket),
+        WebSocketRoute("/ws/agent", agent_socket),
+        WebSocketRoute("/ws/board", board_socket),
+        Route("/", lambda request: RedirectResponse("/chat/")),
+        Mount("/console", StaticFiles(directory=assets / "console", html=True)),
+        Mount("/board", StaticFiles(directory=assets / "board", html=True)),
+        Mount("/chat", StaticFiles(directory=assets / "chat", html=True)),
+        Mount("/static", StaticFiles(directory=assets / "static")),
+    ]
+
+
+async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
+    assert settings.database_url and settings.redis_url, "the CLI fills in embedded server URLs"
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
+    stack.push_async_callback(pool.close)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    redis = Redis.from_url(settings.redis_url)
+    stack.push_async_callback(redis.aclose)
+    metrics = Metrics()
+    store = Store(pool, settings.tenant)
+    router_store = RouterStore(redis, settings.tenant)
+    hub = Hub(redis)
+    conversations = Conversations(store, hub, metrics)
+    router = RouterService(router_store, conversations, RouterConfig(offer_timeout_s=settings.offer_timeout_s),
+                           clock_ms=lambda: int(time.time() * 1000))
+    conversations.router = router
+    agents = Agents(store, hub, router, settings.node_id, settings.chat_capacity, grace_s=settings.agent_grace_s)
+    conversations.agents = agents
+    svc = Services(settings, pool, redis, store, router_store, router, hub, conversations, agents,
+                   Citizens(None, settings.citizen_grace_s), Board(store, router_store), metrics, Passwords())
+    svc.citizens.svc = svc
+    return svc
+
+
+async def ensure_built(svc: Services) -> None:
+    """Rebuild routing state from PostgreSQL if Redis lost it (at start-up, or when it was emptied)."""
+    if await svc.router_store.is_built():
+        return
+    if not await svc.redis.set(svc.keys.rebuild_lock(), svc.settings.node_id, nx=True, px=30_000):
+        return  # another node is rebuilding
+    try:
+        restored = await svc.conversations.rebuild()
+        log.info("routing state rebuilt from PostgreSQL: %d live conversations", restored)
+        await svc.agents.reassert()
+    finally:
+        await svc.redis.delete(svc.keys.rebuild_lock())
+
+
+def on_change(svc: Services, changed: set[str]) -> Callable[[dict[str, Any]], None]:
+    def handler(frame: dict[str, Any]) -> None:
+        svc.board.dirty = True
+        changed.add(str(frame.get("queue", "")))
+
+    return handler
+
+
+async def ticker(svc: Services) -> None:
+    """This node's periodic work: expire offers, route anything left waiting, refresh positions and boards."""
+    changed: set[str] = set()
+    await svc.hub.subscribe(svc.keys.changed(), on_change(svc, changed))
+    jobs: list[tuple[float, Callable[[], Awaitable[Any]]]] = [
+        (0.25, svc.router.expire_offers),
+        (0.25, svc.board.tick),
+        (1.0, lambda: svc.router.route_waiting(svc.queue_names)),
+        (1.0, lambda: ensure_built(svc)),
+        (5.0, svc.agents.heartbeat),
+        (30.0, lambda: refresh_queues(svc)),
+    ]
+    last = [0.0] * len(jobs)
+    while True:
+        now = time.monotonic()
+        for i, (every, job) in enumerate(jobs):
+            if now - last[i] >= every:
+                last[i] = now
+                await _run(job)
+        while changed:
+            await _run(lambda q=changed.pop(): svc.citizens.refresh(q))  # type: ignore[misc]
+        await asyncio.sleep(0.05)
+
+
+async def _run(job: Callable[[], Awaitable[Any]]) -> None:
+    try:
+        await job()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("periodic job failed")
+
+
+async def refresh_queues(svc: Services) -> None:
+    svc.queue_names = [q["name"] for q in await svc.store.queues()]
+    figures = await svc.store.queue_figures(datetime.now(UTC) - timedelta(days=1), 60)
+    svc.conversations.handle_time_s = {q: f["aht_s"] for q, f in figures.items() if f["aht_s"]}
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The contactd ASGI app for ``settings`` (with the Redis and PostgreSQL URLs already known)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            svc = await open_services(settings, stack)
+            await svc.hub.start()
+            stack.push_async_callback(svc.hub.stop)
+            await refresh_queues(svc)
+            await ensure_built(svc)
+            app.state.services = svc
+            tick = asyncio.create_task(ticker(svc))
+            stack.push_async_callback(_cancel, tick)
+            stack.push_async_callback(svc.agents.stop)
+            stack.push_async_callback(svc.citizens.stop)
+            log.info("contactd ready", extra={"node": settings.node_id})
+            yield
+
+    middleware = [Middleware(SecurityHeaders)]
+    return Starlette(routes=routes(), middleware=middleware, lifespan=lifespan)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

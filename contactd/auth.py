@@ -1,0 +1,77 @@
+"""Staff sign-in: argon2id password hashes, server-side sessions in a cookie, and Origin checks."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from contactd.settings import Settings
+from contactd.store import Store, User
+
+COOKIE = "contactd_session"
+
+
+class Passwords:
+    """argon2id hashing (argon2-cffi's RFC 9106 low-memory profile)."""
+
+    def __init__(self) -> None:
+        self.hasher = PasswordHasher()
+        # Verifying against a real hash when the user is unknown keeps the
+        # answer's timing from telling which usernames exist.
+        self._dummy = self.hasher.hash("not a real password")
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    def verify(self, stored: str | None, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored or self._dummy, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        return self.hasher.check_needs_rehash(stored)
+
+
+async def authenticate(store: Store, passwords: Passwords, username: str, password: str) -> User | None:
+    """The user if the password is theirs, else None (same work either way)."""
+    user = await store.user_by_username(username)
+    if not passwords.verify(user.password_hash if user else None, password):
+        return None
+    assert user is not None
+    if passwords.needs_rehash(user.password_hash):
+        await store.set_password_hash(user.id, passwords.hash(password))
+    return user
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(COOKIE, token, max_age=12 * 3600, httponly=True, samesite="strict", path="/",
+                        secure=settings.public_url.startswith("https://"))
+
+
+async def current_user(conn: HTTPConnection, store: Store) -> User | None:
+    """The signed-in user of a request or WebSocket upgrade, or None."""
+    token = conn.cookies.get(COOKIE)
+    if not token or len(token) > 100:
+        return None
+    return await store.session_user(token)
+
+
+def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
+    """Is the browser page behind this upgrade one of ours?
+
+    Browsers always send ``Origin`` on WebSocket upgrades, and a page cannot
+    forge it: allow our public URL, the configured extra origins, and the
+    origin of the host the client itself addressed (same origin).
+    """
+    origin = conn.headers.get("origin", "").rstrip("/")
+    if not origin:
+        return False
+    if origin == settings.public_origin or origin in settings.allowed_origins:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == conn.headers.get("host", "")

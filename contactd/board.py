@@ -1,0 +1,86 @@
+"""The live queue board: snapshots from Redis (now) and PostgreSQL (today), pushed to supervisors."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from contactd.hub import Frame, Peer
+from contactd.store import Store
+from router.store import RouterStore
+
+LOCAL_TZ = ZoneInfo("Europe/London")
+CHAT_SERVICE_LEVEL_S = 60.0  # answered within 60 s counts towards the chat service level
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Board:
+    """Board sockets on this node and the snapshot they are sent."""
+
+    def __init__(self, store: Store, router_store: RouterStore) -> None:
+        self.store = store
+        self.router_store = router_store
+        self.peers: set[Peer] = set()
+        self.dirty = True
+        self.last: dict[str, Any] | None = None
+        self.last_sent = 0.0
+        self._staff: tuple[float, list[dict[str, Any]]] = (0.0, [])
+
+    def join(self, peer: Peer) -> None:
+        self.peers.add(peer)
+        if self.last is not None:
+            peer.send({**self.last, "at": _iso(time.time())})
+        self.dirty = True
+
+    def leave(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+
+    async def tick(self) -> None:
+        """Send a fresh snapshot when something changed, and each second while anyone waits."""
+        now = time.time()
+        if not self.peers or not (self.dirty or now - self.last_sent >= 1.0):
+            return
+        self.dirty = False
+        snap = await self.snapshot(now)
+        if snap == self.last and now - self.last_sent < 1.0:
+            return
+        self.last, self.last_sent = snap, now
+        frame: Frame = {**snap, "at": _iso(now)}
+        for peer in list(self.peers):
+            peer.send(frame)
+
+    async def snapshot(self, now: float) -> dict[str, Any]:
+        midnight = datetime.fromtimestamp(now, LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        figures = await self.store.queue_figures(midnight, CHAT_SERVICE_LEVEL_S)
+        queues = []
+        for name, fig in figures.items():
+            waiting, oldest_ms = await self.router_store.queue_stats(name)
+            longest = max(0, round(now - oldest_ms / 1000)) if oldest_ms else 0
+            queues.append({"name": name, "waiting": waiting, "longest_wait_s": longest, **fig})
+        return {"type": "board.snapshot", "queues": queues, "agents": await self.agents()}
+
+    async def agents(self) -> list[dict[str, Any]]:
+        staff = await self.staff()
+        live = {a.id: a for a in await self.router_store.agents([str(s["id"]) for s in staff])}
+        names = await self.router_store.agent_names(live)
+        out = []
+        for s in staff:
+            agent = live.get(str(s["id"]))
+            _, status, since = names.get(str(s["id"]), ("", "offline", 0))
+            out.append({"id": s["id"], "name": s["display_name"], "status": status if agent else "offline",
+                        "since": _iso(since / 1000) if since else None,
+                        "load": {ch: n for ch, n in agent.load.items() if n} if agent else {}})
+        return out
+
+    async def staff(self) -> list[dict[str, Any]]:
+        """Agents of the tenant (re-read every 30 s)."""
+        at, rows = self._staff
+        if time.monotonic() - at > 30:
+            rows = await self.store.agent_users()
+            self._staff = (time.monotonic(), rows)
+        return rows

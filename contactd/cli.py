@@ -1,0 +1,89 @@
+"""``contactd serve | demo | migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import sys
+
+import asyncpg
+import uvicorn
+
+from contactd import demo
+from contactd.app import create_app
+from contactd.embedded import EmbeddedServers
+from contactd.errors import ConfigError, EmbeddedServerError
+from contactd.logs import configure
+from contactd.migrate import migrate
+from contactd.settings import Settings
+
+MAX_FRAME = 64 * 1024  # CONTRACT: frames over 64 KiB close the socket (1009)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="contactd", description="Omnichannel contact centre")
+    parser.add_argument("command", choices=("serve", "demo", "migrate"))
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(demo=args.command == "demo")
+    except ConfigError as e:
+        print(f"contactd: {e}", file=sys.stderr)
+        return 2
+    configure(settings.log_level)
+    servers = EmbeddedServers(settings.data_dir)
+    try:
+        redis_url, db_url = servers.start(redis=settings.embedded_redis and args.command != "migrate",
+                                          postgres=settings.embedded_postgres)
+        settings = dataclasses.replace(settings, redis_url=settings.redis_url or redis_url,
+                                       database_url=settings.database_url or db_url)
+        return run(args.command, settings)
+    except EmbeddedServerError as e:
+        print(f"contactd: {e}", file=sys.stderr)
+        return 1
+    finally:
+        servers.stop()
+
+
+def run(command: str, settings: Settings) -> int:
+    if command == "migrate":
+        applied = asyncio.run(_migrate(settings))
+        print(f"contactd: schema up to date ({len(applied)} migrations applied now)")
+        return 0
+    if command == "demo":
+        configured = os.environ.get("CONTACTD_DEMO_PASSWORD") or None
+        password = demo.demo_password(configured)
+        asyncio.run(_seed(settings, password))
+        print(demo.banner(settings.public_url, password, configured is None), flush=True)
+    serve(settings)
+    return 0
+
+
+async def _migrate(settings: Settings) -> list[int]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def _seed(settings: Settings, password: str) -> None:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await migrate(conn)
+        await demo.seed(conn, settings.tenant, password)
+    finally:
+        await conn.close()
+
+
+def serve(settings: Settings) -> None:
+    """Run the HTTP/WebSocket server until SIGINT or SIGTERM."""
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, ws="websockets-sansio",
+                            ws_max_size=MAX_FRAME, ws_per_message_deflate=False, lifespan="on",
+                            log_config=None, access_log=False, timeout_graceful_shutdown=5, proxy_headers=True)
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

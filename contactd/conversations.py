@@ -1,0 +1,247 @@
+"""Conversations: what happens when a citizen or an agent acts, in the order the contract needs.
+
+PostgreSQL is written first (the citizen is told "queued" or sees a message
+echoed only once it is committed); routing state changes through the router
+service; frames go out through the hub to whichever node holds the peer.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from channels.chat import protocol as chat
+from contactd.errors import Conflict, Forbidden, NotFound
+from contactd.agents import Agents
+from contactd.hub import Frame, Hub
+from contactd.metrics import Metrics
+from contactd.store import Conversation, Store, User
+from router import policy
+from router.model import Contact, Decision
+from router.service import RouterService, receipt
+from router.store import LiveConversation
+
+log = logging.getLogger("contactd.conversations")
+
+
+def _ms(conv: Conversation) -> int:
+    return int(conv.queued_at.timestamp() * 1000)
+
+
+class Conversations:
+    """The conversation flows of one tenant (implements the router's Listener)."""
+
+    def __init__(self, store: Store, hub: Hub, metrics: Metrics, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.hub = hub
+        self.metrics = metrics
+        self.clock = clock
+        # Set by the app once all exist (they refer to each other).
+        self.router: RouterService
+        self.agents: Agents
+        self.names: dict[int, str] = {}
+        self.handle_time_s: dict[str, float] = {}
+
+    @property
+    def keys(self) -> Any:
+        return self.router.store.keys
+
+    async def to_agent(self, agent_id: int | str, frame: Frame) -> None:
+        await self.hub.publish(self.keys.to_agent(str(agent_id)), frame)
+
+    async def to_citizen(self, conversation_id: str, frame: Frame) -> None:
+        await self.hub.publish(self.keys.to_citizen(conversation_id), frame)
+
+    # --- the citizen --------------------------------------------------------------------
+
+    async def start_chat(self, queue: str, name: str, language: str) -> tuple[Conversation, str, int]:
+        """Record a new chat, queue it, and return it with its resume token and position."""
+        token = secrets.token_urlsafe(32)
+        conv = await self.store.create_conversation(channel="chat", queue=queue, name=name.strip(),
+                                                    language=language, resume_token=token)
+        self.metrics.contacts.labels("chat", queue).inc()
+        log.info("chat started", extra={"conversation_id": conv.id})
+        position = await self.router.arrive(self._live(conv))
+        return conv, token, max(position, 1)
+
+    async def estimate(self, queue: str, position: int) -> int | None:
+        """Estimated wait in seconds for ``position`` in ``queue`` (None when nobody serves it)."""
+        agents = await self.router.store.agents_serving(queue)
+        available = [a for a in agents if a.status == "available"]
+        per_agent = max((a.capacity.get("chat", 0) for a in available), default=0)
+        return policy.estimated_wait_s(position, len(available), self.handle_time_s.get(queue, 180.0), per_agent)
+
+    async def citizen_message(self, conversation_id: str, client_id: str, text: str) -> tuple[Frame, bool]:
+        """Store a citizen's message once; deliver it to the agent if assigned. Returns (echo, new)."""
+        live = await self.router.store.conversation(conversation_id)
+        if live is None or live.state not in ("queued", "offered", "assigned"):
+            raise Conflict("This chat has ended.")
+        msg, new = await self.store.add_message(conversation_id, "citizen", client_id, text)
+        frame = {"type": "message", **msg.frame()}
+        if new:
+            await self.to_citizen(conversation_id, frame)
+            if live.state == "assigned":
+                await self.to_agent(live.agent_id, {**frame, "conversation_id": conversation_id})
+        return frame, new
+
+    async def citizen_left(self, conversation_id: str) -> None:
+        """The citizen ended the chat (or left while waiting): abandon or move the agent to wrap-up."""
+        state, agent_id = await self.router.abandon(conversation_id)
+        if state in ("queued", "offered"):
+            await self.store.transition(conversation_id, "conversation.abandoned", state="abandoned",
+                                        ended_at="now()", ended_by="citizen", closed_at="now()")
+            self.metrics.abandoned.labels("chat").inc()
+            if state == "offered":
+                await self.store.offer_outcome(conversation_id, int(agent_id), "withdrawn")
+                await self.to_agent(agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id,
+                                               "reason": "abandoned"})
+                await self.agents.push_state(agent_id)
+        elif state == "assigned":
+            await self.store.transition(conversation_id, "conversation.ended", actor=int(agent_id),
+                                        data={"by": "citizen"}, state="wrapup", ended_at="now()",
+                                        ended_by="citizen")
+            await self.to_agent(agent_id, {"type": "conversation.ended", "conversation_id": conversation_id,
+                                           "by": "citizen"})
+        await self.to_citizen(conversation_id, chat.ended("citizen"))
+
+    async def resume(self, token: str) -> tuple[Conversation, Frame]:
+        """The conversation behind a resume token, and the ``chat.resumed`` frame."""
+        conv = await self.store.conversation_by_resume(token)
+        if conv is None:
+            raise NotFound("That chat cannot be resumed.")
+        transcript = [m.frame() for m in await self.store.transcript(conv.id)]
+        frame: Frame = {"type": "chat.resumed", "conversation_id": conv.id, "transcript": transcript,
+                        "state": _citizen_state(conv.state)}
+        if conv.agent_id is not None and conv.state == "assigned":
+            frame["agent_name"] = await self.agent_name(conv.agent_id)
+        return conv, frame
+
+    async def agent_name(self, agent_id: int) -> str:
+        if agent_id not in self.names:
+            live = await self.router.store.agent_names([str(agent_id)])
+            self.names[agent_id] = live[str(agent_id)][0] or "An adviser"
+        return self.names[agent_id]
+
+    # --- the agent -----------------------------------------------------------------------
+
+    async def assigned_live(self, user: User, conversation_id: str, states: tuple[str, ...]) -> LiveConversation:
+        """The live conversation if ``user`` holds it in one of ``states``; else Forbidden."""
+        live = await self.router.store.conversation(conversation_id)
+        if live is None or live.agent_id != str(user.id) or live.state not in states:
+            raise Forbidden("That conversation is not yours.")
+        return live
+
+    async def accept(self, user: User, conversation_id: str) -> None:
+        if not await self.router.accept(conversation_id, str(user.id)):
+            raise Conflict("That offer is no longer open.")
+        await self.store.offer_outcome(conversation_id, user.id, "accepted")
+        self.metrics.accepts.inc()
+        conv = await self.store.conversation(conversation_id)
+        log.info("offer accepted", extra={"conversation_id": conversation_id, "agent_id": user.id})
+        await self.to_agent(user.id, await self.assigned_frame(conv))
+        await self.agents.push_state(str(user.id))
+        await self.to_citizen(conversation_id, chat.agent_joined(user.name))
+
+    async def assigned_frame(self, conv: Conversation) -> Frame:
+        transcript = [m.frame() for m in await self.store.transcript(conv.id)]
+        frame: Frame = {"type": "conversation.assigned", "conversation_id": conv.id, "channel": conv.channel,
+                        "queue": conv.queue, "citizen": {"name": conv.citizen_name, "language": conv.language},
+                        "transcript": transcript}
+        if conv.state == "wrapup":
+            frame["state"] = "wrapup"
+        return frame
+
+    async def reject(self, user: User, conversation_id: str) -> None:
+        if not await self.router.reject(conversation_id, str(user.id)):
+            raise Conflict("That offer is no longer open.")
+        await self.store.offer_outcome(conversation_id, user.id, "rejected")
+        await self.to_agent(user.id, {"type": "offer.withdrawn", "conversation_id": conversation_id,
+                                      "reason": "declined"})
+        await self.agents.push_state(str(user.id))
+
+    async def agent_message(self, user: User, conversation_id: str, client_id: str, text: str) -> None:
+        await self.assigned_live(user, conversation_id, ("assigned",))
+        msg, new = await self.store.add_message(conversation_id, "agent", client_id, text, user.id)
+        frame = {"type": "message", **msg.frame()}
+        if new:
+            await self.to_citizen(conversation_id, frame)
+        await self.to_agent(user.id, {**frame, "conversation_id": conversation_id})
+
+    async def agent_end(self, user: User, conversation_id: str) -> None:
+        await self.assigned_live(user, conversation_id, ("assigned",))
+        if await self.router.end(conversation_id, str(user.id)) != "OK":
+            raise Conflict("That conversation has already ended.")
+        await self.store.transition(conversation_id, "conversation.ended", actor=user.id, data={"by": "agent"},
+                                    state="wrapup", ended_at="now()", ended_by="agent")
+        await self.to_citizen(conversation_id, chat.ended("agent"))
+        await self.to_agent(user.id, {"type": "conversation.ended", "conversation_id": conversation_id,
+                                      "by": "agent"})
+
+    async def wrapup_done(self, user: User, conversation_id: str, disposition: str, notes: str | None) -> None:
+        await self.assigned_live(user, conversation_id, ("wrapup",))
+        if not await self.router.release(conversation_id, str(user.id)):
+            raise Conflict("That conversation is not in wrap-up.")
+        await self.store.transition(conversation_id, "conversation.closed", actor=user.id,
+                                    data={"disposition": disposition}, state="closed", closed_at="now()",
+                                    disposition=disposition, notes=notes)
+        await self.to_agent(user.id, {"type": "conversation.closed", "conversation_id": conversation_id})
+        await self.agents.push_state(str(user.id))
+
+    async def transfer(self, user: User, conversation_id: str, queue: str) -> None:
+        await self.assigned_live(user, conversation_id, ("assigned",))
+        queue_id = await self.store.queue_id(queue)
+        # Record first: a transfer the router then refuses leaves an audit line, never a lost chat.
+        await self.store.transition(conversation_id, "conversation.transferred", actor=user.id,
+                                    data={"to_queue": queue}, state="queued", queue_id=queue_id, agent_id=None)
+        if not await self.router.transfer(conversation_id, str(user.id), queue):
+            raise Conflict("That conversation cannot be transferred now.")
+        await self.to_agent(user.id, {"type": "conversation.closed", "conversation_id": conversation_id,
+                                      "reason": "transferred"})
+        await self.agents.push_state(str(user.id))
+
+    # --- the router's Listener ---------------------------------------------------------------
+
+    async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None:
+        await self.store.record_offer(contact.id, int(agent_id), expires_in_s, receipt(decision, contact))
+        self.metrics.offers.inc()
+        live = await self.router.store.conversation(contact.id)
+        citizen = {"name": live.name if live else "", "language": live.language if live else "en"}
+        log.info("offered", extra={"conversation_id": contact.id, "agent_id": agent_id})
+        await self.to_agent(agent_id, {"type": "offer", "conversation_id": contact.id, "channel": contact.channel,
+                                       "queue": contact.queue, "expires_in_s": expires_in_s, "citizen": citizen})
+        await self.agents.push_state(agent_id)
+
+    async def offer_expired(self, conversation_id: str, agent_id: str) -> None:
+        await self.store.offer_outcome(conversation_id, int(agent_id), "timeout")
+        self.metrics.timeouts.inc()
+        await self.to_agent(agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id,
+                                       "reason": "timeout"})
+        await self.agents.push_state(agent_id)
+
+    async def changed(self, queue: str) -> None:
+        await self.hub.publish(self.keys.changed(), {"queue": queue})
+
+    # --- rebuilding Redis from the system of record --------------------------------------------
+
+    async def rebuild(self) -> int:
+        """Restore every live conversation into Redis (an offer in flight goes back to its queue)."""
+        convs = await self.store.live_conversations()
+        lives = [self._live(c) for c in convs]
+        restored = await self.router.restore(lives, {c.id: c.priority for c in convs})
+        for c in convs:
+            if c.state == "offered":
+                await self.store.transition(c.id, "routing.rebuilt", state="queued")
+        return restored
+
+    def _live(self, conv: Conversation) -> LiveConversation:
+        state = "queued" if conv.state in ("queued", "offered") else conv.state
+        agent = str(conv.agent_id) if conv.agent_id is not None and state != "queued" else ""
+        return LiveConversation(conv.id, conv.queue, conv.channel, state, agent, _ms(conv), conv.citizen_name,
+                                conv.language)
+
+
+def _citizen_state(state: str) -> str:
+    return {"queued": "queued", "offered": "queued", "assigned": "assigned"}.get(state, "ended")

@@ -1,0 +1,217 @@
+"""The hub: WebSocket peers on this node, and delivery between nodes through Redis pub/sub.
+
+Every frame for an agent or a citizen is published on their channel; each
+node subscribes to the channels of the peers connected to it and hands frames
+to them. A peer has a bounded outbox: a client too slow to read is closed
+rather than allowed to grow the node's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from channels.frames import FrameError, Schema, parse_frame
+from contactd.errors import ContactdError
+from contactd.web.errors import code_of
+
+log = logging.getLogger("contactd.hub")
+
+Frame = dict[str, Any]
+Handler = Callable[[Frame], None]
+FrameHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+CLOSE_POLICY = 1008  # RFC 6455 7.4.1: a message that violates policy (flooding)
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
+
+
+class RateLimit:
+    """A token bucket: ``rate`` frames a second, bursts up to ``burst``."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = burst
+        self.at = clock()
+
+    def allow(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Peer:
+    """One WebSocket client on this node, with an outbox drained by its own writer task."""
+
+    def __init__(self, ws: WebSocket, outbox_size: int = 512) -> None:
+        self.ws = ws
+        self.outbox: asyncio.Queue[Frame | None] = asyncio.Queue(outbox_size)
+        self.limit = RateLimit(rate=20, burst=60)
+        self._writer: asyncio.Task[None] | None = None
+        self.closed = False
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write())
+
+    def send(self, frame: Frame) -> None:
+        """Queue a frame; a peer whose outbox is full is too slow and is closed."""
+        if self.closed:
+            return
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.warning("closing a peer that does not read its frames")
+            self.close(CLOSE_TRY_AGAIN, "too slow")
+
+    def error(self, code: str, message: str, frame_id: Any = None) -> None:
+        frame: Frame = {"type": "error", "code": code, "message": message}
+        if frame_id is not None:
+            frame["id"] = frame_id
+        self.send(frame)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.outbox.put_nowait(None)
+        asyncio.create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._writer), 2)
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.ws.close(code, reason)
+
+    async def _write(self) -> None:
+        try:
+            while (frame := await self.outbox.get()) is not None:
+                await self.ws.send_text(json.dumps(frame, separators=(",", ":")))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.closed = True
+
+    async def stop(self) -> None:
+        """Stop the writer (after the socket has gone)."""
+        self.closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+
+class Hub:
+    """Pub/sub between nodes: publish anywhere, deliver to the handlers subscribed on this node."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self.handlers: dict[str, set[Handler]] = defaultdict(set)
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._reader = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        with contextlib.suppress(RedisError, OSError):
+            await self.pubsub.aclose()
+
+    async def subscribe(self, channel: str, handler: Handler) -> None:
+        async with self._lock:
+            first = not self.handlers[channel]
+            self.handlers[channel].add(handler)
+            if first:
+                await self.pubsub.subscribe(channel)
+
+    async def unsubscribe(self, channel: str, handler: Handler) -> None:
+        async with self._lock:
+            handlers = self.handlers.get(channel)
+            if handlers is None:
+                return
+            handlers.discard(handler)
+            if not handlers:
+                del self.handlers[channel]
+                with contextlib.suppress(RedisError, OSError):
+                    await self.pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, frame: Frame) -> None:
+        await self.redis.publish(channel, json.dumps(frame, separators=(",", ":")))
+
+    async def _read(self) -> None:
+        while True:
+            if not self.pubsub.subscribed:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                msg = await self.pubsub.get_message(timeout=1.0)
+            except (RedisError, OSError) as e:
+                log.warning("pub/sub connection lost (%s); reconnecting", e)
+                await asyncio.sleep(0.5)
+                continue
+            if msg is None or msg.get("type") != "message":
+                continue
+            channel = msg["channel"].decode() if isinstance(msg["channel"], bytes) else msg["channel"]
+            try:
+                frame = json.loads(msg["data"])
+            except ValueError:
+                continue
+            for handler in list(self.handlers.get(channel, ())):
+                try:
+                    handler(frame)
+                except Exception:
+                    log.exception("handler for %s failed", channel)
+
+
+async def receive(ws: WebSocket) -> str | bytes | None:
+    """The next frame's payload, or None once the client has gone."""
+    try:
+        msg = await ws.receive()
+    except (WebSocketDisconnect, RuntimeError):
+        return None
+    if msg["type"] == "websocket.disconnect":
+        return None
+    text: str | None = msg.get("text")
+    return text if text is not None else msg.get("bytes") or b""
+
+
+async def serve_frames(peer: Peer, schemas: Mapping[str, Schema], handle: FrameHandler,
+                       bad: Callable[[str], None]) -> None:
+    """Read frames until the client goes: check each, hand it to ``handle``, answer errors with error frames.
+
+    Only abuse closes the socket: flooding (1008); oversize frames are closed
+    by the server itself (1009) before they reach here.
+    """
+    while (raw := await receive(peer.ws)) is not None:
+        if not peer.limit.allow():
+            peer.close(CLOSE_POLICY, "too many frames")
+            return
+        try:
+            kind, frame = parse_frame(raw, schemas)
+            await handle(kind, frame)
+        except FrameError as e:
+            bad(e.code)
+            peer.error(e.code, e.message, e.frame_id)
+        except ContactdError as e:
+            code = code_of(e)
+            bad(code)
+            peer.error(code, str(e))

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket endpoints of contactd (the edge: errors become statuses and frames here)."""

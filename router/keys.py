@@ -1,0 +1,78 @@
+"""Every Redis key and pub/sub channel contactd uses, built here and nowhere else (STYLE 7).
+
+All keys of one tenant share the hash tag ``{tenant}`` so that they live on one
+Redis Cluster slot and Lua scripts may touch several of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key builder for one tenant."""
+
+    tenant: str
+
+    @property
+    def prefix(self) -> str:
+        return f"cc:{{{self.tenant}}}"
+
+    def queue(self, name: str) -> str:
+        """ZSET: waiting conversation ids of queue ``name``, scored by ``policy.queue_score``."""
+        return f"{self.prefix}:queue:{name}"
+
+    def conv(self, conversation_id: str) -> str:
+        """HASH: routing state of one live conversation (queue, channel, state, agent, score, ...)."""
+        return f"{self.prefix}:conv:{conversation_id}"
+
+    def skip(self, conversation_id: str) -> str:
+        """SET (with TTL): agents not to offer this conversation to again for now."""
+        return f"{self.prefix}:skip:{conversation_id}"
+
+    def agent(self, agent_id: str) -> str:
+        """HASH: presence of one agent: status, since, idle_since, name, queues, load:<ch>, cap:<ch>."""
+        return f"{self.prefix}:agent:{agent_id}"
+
+    def agents(self) -> str:
+        """ZSET: agents that are not offline, scored by the time their status last changed."""
+        return f"{self.prefix}:agents"
+
+    def serving(self, queue: str) -> str:
+        """SET: ids of agents not offline who serve ``queue``."""
+        return f"{self.prefix}:serving:{queue}"
+
+    def offers(self) -> str:
+        """ZSET: conversation ids with a pending offer, scored by the offer's deadline (ms)."""
+        return f"{self.prefix}:offers"
+
+    def built(self) -> str:
+        """STRING: present once routing state has been rebuilt from PostgreSQL; its loss means Redis was emptied."""
+        return f"{self.prefix}:built"
+
+    def rebuild_lock(self) -> str:
+        """STRING (with TTL): held by the one node rebuilding routing state from PostgreSQL."""
+        return f"{self.prefix}:rebuild-lock"
+
+    def node(self, node_id: str) -> str:
+        """STRING (with TTL): a live contactd node's heartbeat."""
+        return f"{self.prefix}:node:{node_id}"
+
+    def sockets(self, agent_id: str) -> str:
+        """HASH: node id -> how many console WebSockets the agent has open on that node."""
+        return f"{self.prefix}:sockets:{agent_id}"
+
+    # Pub/sub channels (not keys, but named here too so that every name has one home).
+
+    def to_agent(self, agent_id: str) -> str:
+        """Channel: frames for every console the agent has open, on any node."""
+        return f"{self.prefix}:to-agent:{agent_id}"
+
+    def to_citizen(self, conversation_id: str) -> str:
+        """Channel: frames for the citizen side of a conversation, on any node."""
+        return f"{self.prefix}:to-citizen:{conversation_id}"
+
+    def changed(self) -> str:
+        """Channel: routing state changed (payload: the queue, or '' for agents); boards and positions refresh."""
+        return f"{self.prefix}:changed"

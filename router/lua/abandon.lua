@@ -1,0 +1,27 @@
+-- The citizen left. Queued: removed at once. Offered: the offer is withdrawn
+-- and the agent's slot freed. Assigned: the agent moves to wrap-up.
+-- KEYS[1] conv hash  KEYS[2] queue zset  KEYS[3] offers zset  KEYS[4] agent hash (the one the caller
+-- read from the conv hash; any tenant key when none)  KEYS[5] skip set
+-- ARGV[1] conversation id  ARGV[2] the agent id the caller read ('' for none)  ARGV[3] now ms
+-- Returns {previous state, agent id}; {'retry', agent} when the agent changed since the caller read it.
+local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'channel')
+if not c[1] then
+  return {'gone', ''}
+end
+local agent = c[2] or ''
+if agent ~= ARGV[2] then
+  return {'retry', agent}
+end
+if c[1] == 'queued' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('DEL', KEYS[1], KEYS[5])
+elseif c[1] == 'offered' then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  if redis.call('HINCRBY', KEYS[4], 'load:' .. c[3], -1) < 0 then
+    redis.call('HSET', KEYS[4], 'load:' .. c[3], 0)
+  end
+  redis.call('DEL', KEYS[1], KEYS[5])
+elseif c[1] == 'assigned' then
+  redis.call('HSET', KEYS[1], 'state', 'wrapup', 'ended_ms', ARGV[3])
+end
+return {c[1], agent}

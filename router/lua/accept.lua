@@ -1,0 +1,12 @@
+-- An agent accepts the offer they hold.
+-- KEYS[1] conv hash  KEYS[2] offers zset
+-- ARGV[1] conversation id  ARGV[2] agent id  ARGV[3] now ms
+-- Returns 'OK' or 'no_offer' (withdrawn, timed out, or never theirs).
+local c = redis.call('HMGET', KEYS[1], 'state', 'agent')
+if c[1] ~= 'offered' or c[2] ~= ARGV[2] then
+  return 'no_offer'
+end
+redis.call('HSET', KEYS[1], 'state', 'assigned', 'assigned_ms', ARGV[3])
+redis.call('HDEL', KEYS[1], 'deadline')
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 'OK'

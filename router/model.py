@@ -1,0 +1,72 @@
+"""Plain values the router decides on. No I/O, no clocks: times are arguments (ms since the epoch)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+CHANNELS = ("voice", "chat", "sms", "email")
+DEFAULT_CAPACITY: Mapping[str, int] = {"voice": 1, "chat": 3, "sms": 5, "email": 5}
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An agent as the router sees them at one instant."""
+
+    id: str
+    """The user id, as text (Redis and JSON carry it so)."""
+    status: str
+    """``offline``, ``available`` or ``away``."""
+    idle_since_ms: int
+    """When the agent last became free of work (or available): longest idle goes first."""
+    load: Mapping[str, int] = field(default_factory=dict)
+    """Contacts held (offered or assigned) per channel."""
+    capacity: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CAPACITY))
+    """Most contacts at once per channel."""
+    queues: frozenset[str] = frozenset()
+    """Queues this agent serves."""
+
+    def free(self, channel: str) -> int:
+        """Slots left on ``channel``."""
+        return max(0, self.capacity.get(channel, 0) - self.load.get(channel, 0))
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A waiting contact as the router sees it."""
+
+    id: str
+    """The conversation id."""
+    queue: str
+    """Queue it waits in."""
+    channel: str
+    """``voice``, ``chat``, ``sms`` or ``email``."""
+    priority: int = 0
+    """0-999, higher first."""
+    enqueued_ms: int = 0
+    """When it joined its queue; re-offers keep it, so the contact keeps its place."""
+    skip: frozenset[str] = frozenset()
+    """Agents not to offer it to again for now (they declined or missed it)."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An agent passed over for a contact, and why (for the routing receipt)."""
+
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of ranking agents for one contact: who, and the reasoning."""
+
+    contact_id: str
+    agent_id: str | None
+    """The agent to offer to, or None when nobody can take it now."""
+    ranked: tuple[str, ...] = ()
+    """Eligible agents, best first."""
+    skipped: tuple[Skipped, ...] = ()
+    """Agents of the queue who were not eligible, with the reason."""
+    rule: str = "longest-idle"
+    """The rule that ordered the eligible agents."""

@@ -1,0 +1,216 @@
+"""The router service: drives the pure core and the Redis store, and tells the rest of contactd.
+
+It decides on its own initiative only to offer (after an arrival, a freed slot
+or a missed offer) and to expire offers; every other change comes from a
+channel or a console, which calls the method named for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from router import policy
+from router.model import Agent, Contact, Decision
+from router.store import LiveConversation, RouterStore
+
+log = logging.getLogger("router.service")
+
+
+class Listener(Protocol):
+    """What the router tells the rest of contactd (which records it and pushes it to consoles)."""
+
+    async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None: ...
+
+    async def offer_expired(self, conversation_id: str, agent_id: str) -> None: ...
+
+    async def changed(self, queue: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """Routing settings of one deployment."""
+
+    offer_timeout_s: float = 30.0
+    """Seconds an agent has to accept an offer."""
+    skip_after_decline_s: float = 60.0
+    """How long an agent who declined or missed a contact is not offered it again."""
+    attempts: int = 8
+    """Decisions tried for one contact when Redis refuses stale ones."""
+
+
+class RouterService:
+    """Routing for one tenant: arrivals, offers, answers to offers, and freed slots."""
+
+    def __init__(self, store: RouterStore, listener: Listener, config: RouterConfig,
+                 clock_ms: Callable[[], int]) -> None:
+        self.store = store
+        self.listener = listener
+        self.config = config
+        self.now_ms = clock_ms
+
+    async def arrive(self, c: LiveConversation, priority: int = 0) -> int:
+        """Queue a new conversation and try to offer it now; returns its position (0 once offered)."""
+        await self.store.enqueue(c, priority, policy.queue_score(priority, c.enqueued_ms))
+        await self.listener.changed(c.queue)
+        if await self.dispatch_contact(c.id):
+            return 0
+        return await self.store.position(c.queue, c.id) or 0
+
+    async def dispatch_contact(self, conversation_id: str) -> str | None:
+        """Offer a waiting contact to the best eligible agent; returns the agent id, or None."""
+        for _ in range(self.config.attempts):
+            contact = await self.store.contact(conversation_id)
+            if contact is None:
+                return None
+            decision = policy.choose_agent(contact, await self.store.agents_serving(contact.queue))
+            if decision.agent_id is None:
+                return None
+            if await self._offer(contact, decision):
+                return decision.agent_id
+        return None
+
+    async def dispatch_agent(self, agent_id: str) -> int:
+        """Fill a free agent's slots with the best waiting contacts; returns how many were offered."""
+        offered = 0
+        for _ in range(self.config.attempts):
+            agent = await self.store.agent(agent_id)
+            if agent is None or agent.status != "available":
+                break
+            contact = policy.choose_contact(agent, await self.store.queue_heads(agent.queues))
+            if contact is None:
+                break
+            decision = policy.choose_agent(contact, await self.store.agents_serving(contact.queue))
+            if decision.agent_id is None:
+                break
+            # The contact goes to whoever ranks first, which may be a longer-idle agent than this one.
+            offered += await self._offer(contact, decision)
+        return offered
+
+    async def _offer(self, contact: Contact, decision: Decision) -> bool:
+        assert decision.agent_id is not None
+        deadline = self.now_ms() + int(self.config.offer_timeout_s * 1000)
+        outcome = await self.store.offer(contact, decision.agent_id, deadline)
+        if outcome != "OK":
+            log.debug("offer of %s to %s refused: %s", contact.id, decision.agent_id, outcome)
+            return False
+        await self.listener.offered(contact, decision.agent_id, decision, self.config.offer_timeout_s)
+        await self.listener.changed(contact.queue)
+        return True
+
+    async def accept(self, conversation_id: str, agent_id: str) -> bool:
+        """The agent takes the offer they hold; False if it was withdrawn or never theirs."""
+        ok = await self.store.accept(conversation_id, agent_id, self.now_ms())
+        if ok:
+            await self.listener.changed("")
+        return ok
+
+    async def reject(self, conversation_id: str, agent_id: str) -> bool:
+        """The agent declines: the contact goes back to its place and on to the next agent."""
+        return await self._requeue(conversation_id, agent_id)
+
+    async def _requeue(self, conversation_id: str, agent_id: str) -> bool:
+        live = await self.store.conversation(conversation_id)
+        if live is None or live.state != "offered" or live.agent_id != agent_id:
+            return False
+        skip_ms = int(self.config.skip_after_decline_s * 1000)
+        if not await self.store.requeue(conversation_id, agent_id, live.queue, skip_ms):
+            return False
+        await self.listener.changed(live.queue)
+        await self.dispatch_contact(conversation_id)
+        await self.dispatch_agent(agent_id)
+        return True
+
+    async def expire_offers(self) -> int:
+        """Requeue every offer past its deadline (each claimed by one node); returns how many."""
+        now = self.now_ms()
+        expired = 0
+        for conversation_id in await self.store.due_offers(now, lease_ms=5000):
+            live = await self.store.conversation(conversation_id)
+            if live is None or live.state != "offered":
+                continue
+            if await self._requeue(conversation_id, live.agent_id):
+                expired += 1
+                await self.listener.offer_expired(conversation_id, live.agent_id)
+        return expired
+
+    async def end(self, conversation_id: str, agent_id: str = "") -> str:
+        """The conversation ends (agent id '' = the citizen ended it); the agent moves to wrap-up."""
+        outcome = await self.store.end(conversation_id, agent_id, self.now_ms())
+        await self.listener.changed("")
+        return outcome
+
+    async def release(self, conversation_id: str, agent_id: str) -> bool:
+        """Wrap-up done: the agent's slot frees and they are offered the next contact."""
+        ok = await self.store.release(conversation_id, agent_id, self.now_ms())
+        if ok:
+            await self.listener.changed("")
+            await self.dispatch_agent(agent_id)
+        return ok
+
+    async def transfer(self, conversation_id: str, agent_id: str, queue: str) -> bool:
+        """Move an assigned conversation to ``queue`` (keeping its arrival time) and route it there."""
+        live = await self.store.conversation(conversation_id)
+        if live is None:
+            return False
+        score = policy.queue_score(0, live.enqueued_ms)
+        if not await self.store.transfer(conversation_id, agent_id, queue, score):
+            return False
+        await self.listener.changed(queue)
+        await self.dispatch_contact(conversation_id)
+        await self.dispatch_agent(agent_id)
+        return True
+
+    async def abandon(self, conversation_id: str) -> tuple[str, str]:
+        """The citizen left: (state it was in, agent who held it or '')."""
+        state, agent_id = await self.store.abandon(conversation_id, self.now_ms())
+        await self.listener.changed("")
+        if state == "offered" and agent_id:
+            await self.dispatch_agent(agent_id)
+        return state, agent_id
+
+    async def set_status(self, agent_id: str, status: str, *, name: str, queues: Iterable[str],
+                         capacity: Mapping[str, int], reason: str = "") -> Agent | None:
+        """Set an agent's status; going available offers them work, going away withdraws pending offers."""
+        old = await self.store.set_status(agent_id, status, self.now_ms(), name=name, queues=queues,
+                                          capacity=capacity, reason=reason)
+        if status != "available":
+            for conversation_id in await self.store.offers_of(agent_id):
+                if await self._requeue(conversation_id, agent_id):
+                    await self.listener.offer_expired(conversation_id, agent_id)
+        if old != status:
+            await self.listener.changed("")
+        if status == "available":
+            await self.dispatch_agent(agent_id)
+        return await self.store.agent(agent_id)
+
+    async def route_waiting(self, queues: Iterable[str], depth: int = 3) -> int:
+        """Try the first contacts of each queue again, so that none waits while an agent is free."""
+        offered = 0
+        for queue in queues:
+            for conversation_id in (await self.store.waiting(queue))[:depth]:
+                offered += await self.dispatch_contact(conversation_id) is not None
+        return offered
+
+    async def restore(self, conversations: Iterable[LiveConversation], priorities: Mapping[str, int]) -> int:
+        """Rebuild routing state from the system of record; returns how many conversations were restored."""
+        restored = 0
+        for c in conversations:
+            priority = priorities.get(c.id, 0)
+            restored += await self.store.restore(c, priority, policy.queue_score(priority, c.enqueued_ms))
+        await self.store.mark_built()
+        return restored
+
+
+def receipt(decision: Decision, contact: Contact) -> dict[str, Any]:
+    """The routing receipt kept with an offer: why this agent, and who was skipped and why."""
+    return {
+        "rule": decision.rule,
+        "queue": contact.queue,
+        "priority": contact.priority,
+        "chosen": decision.agent_id,
+        "ranked": list(decision.ranked),
+        "skipped": [{"agent_id": s.agent_id, "reason": s.reason} for s in decision.skipped],
+    }

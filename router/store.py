@@ -1,0 +1,250 @@
+"""Routing state in Redis: reads for the pure core, and one Lua script per atomic change (STYLE 8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from router.keys import Keys
+from router.model import CHANNELS, Agent, Contact
+
+SCRIPTS = ("enqueue", "restore", "offer", "accept", "requeue", "due_offers", "end", "release", "abandon",
+           "transfer", "agent_status")
+
+
+def _load_scripts(redis: Redis) -> dict[str, AsyncScript]:
+    lua = resources.files("router").joinpath("lua")
+    return {name: redis.register_script(lua.joinpath(f"{name}.lua").read_text("utf-8")) for name in SCRIPTS}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class LiveConversation:
+    """What Redis knows of a live conversation."""
+
+    id: str
+    queue: str
+    channel: str
+    state: str
+    agent_id: str
+    enqueued_ms: int
+    name: str
+    language: str
+
+
+class RouterStore:
+    """Routing state of one tenant in one Redis."""
+
+    def __init__(self, redis: Redis, tenant: str) -> None:
+        self.redis = redis
+        self.keys = Keys(tenant)
+        self.scripts = _load_scripts(redis)
+
+    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self.scripts[name](keys=keys, args=args)
+
+    # --- reads for the pure core -------------------------------------------------
+
+    async def conversation(self, conversation_id: str) -> LiveConversation | None:
+        """The routing state of a live conversation, or None when Redis does not hold it."""
+        raw = await self.redis.hgetall(self.keys.conv(conversation_id))
+        if not raw:
+            return None
+        h = {_text(k): _text(v) for k, v in raw.items()}
+        return LiveConversation(h.get("id", conversation_id), h.get("queue", ""), h.get("channel", "chat"),
+                                h.get("state", ""), h.get("agent", ""), int(h.get("enqueued_ms", "0")),
+                                h.get("name", ""), h.get("language", "en"))
+
+    async def contact(self, conversation_id: str) -> Contact | None:
+        """A waiting conversation as the pure core sees it, or None when it is not queued."""
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(k.conv(conversation_id), "state", "queue", "channel", "priority", "enqueued_ms")
+        pipe.smembers(k.skip(conversation_id))
+        (state, queue, channel, priority, enq), skip = await pipe.execute()
+        if state is None or _text(state) != "queued":
+            return None
+        return Contact(conversation_id, _text(queue), _text(channel), int(priority or 0), int(enq or 0),
+                       frozenset(_text(s) for s in skip))
+
+    async def agents_serving(self, queue: str) -> list[Agent]:
+        """Every agent not offline who serves ``queue``."""
+        ids = [_text(i) for i in await self.redis.smembers(self.keys.serving(queue))]
+        return await self.agents(ids)
+
+    async def agents(self, ids: Iterable[str]) -> list[Agent]:
+        """Agents by id (those Redis does not know are left out)."""
+        ids = list(ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for agent_id in ids:
+            pipe.hgetall(self.keys.agent(agent_id))
+        found = []
+        for agent_id, raw in zip(ids, await pipe.execute(), strict=True):
+            if raw:
+                found.append(_agent(agent_id, {_text(k): _text(v) for k, v in raw.items()}))
+        return found
+
+    async def agent(self, agent_id: str) -> Agent | None:
+        """One agent, or None when Redis does not know them."""
+        found = await self.agents([agent_id])
+        return found[0] if found else None
+
+    async def all_agents(self) -> list[Agent]:
+        """Every agent who is not offline."""
+        ids = [_text(i) for i in await self.redis.zrange(self.keys.agents(), 0, -1)]
+        return await self.agents(ids)
+
+    async def agent_names(self, ids: Iterable[str]) -> dict[str, tuple[str, str, int]]:
+        """id -> (name, status, since ms) for the queue board."""
+        ids = list(ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for agent_id in ids:
+            pipe.hmget(self.keys.agent(agent_id), "name", "status", "since")
+        out = {}
+        for agent_id, (name, status, since) in zip(ids, await pipe.execute(), strict=True):
+            out[agent_id] = (_text(name or ""), _text(status or "offline"), int(since or 0))
+        return out
+
+    async def queue_heads(self, queues: Iterable[str], depth: int = 5) -> list[Contact]:
+        """The first ``depth`` waiting contacts of each queue."""
+        queues = list(queues)
+        pipe = self.redis.pipeline(transaction=False)
+        for q in queues:
+            pipe.zrange(self.keys.queue(q), 0, depth - 1)
+        ids = [_text(i) for found in await pipe.execute() for i in found]
+        contacts = [await self.contact(i) for i in ids]
+        return [c for c in contacts if c is not None]
+
+    async def position(self, queue: str, conversation_id: str) -> int | None:
+        """1-based place in the queue, or None when not waiting."""
+        rank = await self.redis.zrank(self.keys.queue(queue), conversation_id)
+        return None if rank is None else int(rank) + 1
+
+    async def queue_stats(self, queue: str) -> tuple[int, int | None]:
+        """(waiting, the oldest waiting contact's arrival in ms or None)."""
+        k = self.keys.queue(queue)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(k)
+        pipe.zrange(k, 0, -1)
+        count, ids = await pipe.execute()
+        if not ids:
+            return int(count), None
+        pipe = self.redis.pipeline(transaction=False)
+        for i in ids:
+            pipe.hget(self.keys.conv(_text(i)), "enqueued_ms")
+        times = [int(t) for t in await pipe.execute() if t is not None]
+        return int(count), min(times) if times else None
+
+    async def waiting(self, queue: str) -> list[str]:
+        """Ids of the contacts waiting in ``queue``, first served first."""
+        return [_text(i) for i in await self.redis.zrange(self.keys.queue(queue), 0, -1)]
+
+    async def offers_of(self, agent_id: str) -> list[str]:
+        """Conversation ids with a pending offer to ``agent_id``."""
+        ids = [_text(i) for i in await self.redis.zrange(self.keys.offers(), 0, -1)]
+        pipe = self.redis.pipeline(transaction=False)
+        for i in ids:
+            pipe.hget(self.keys.conv(i), "agent")
+        return [i for i, a in zip(ids, await pipe.execute(), strict=True) if a is not None and _text(a) == agent_id]
+
+    # --- atomic changes (one Lua script each) ------------------------------------
+
+    async def enqueue(self, c: LiveConversation, priority: int, score: int) -> int:
+        """Queue a new conversation; its 1-based position (0 if Redis already had it)."""
+        k = self.keys
+        return int(await self._run("enqueue", [k.conv(c.id), k.queue(c.queue)],
+                                   [c.id, c.queue, c.channel, priority, c.enqueued_ms, score, c.name, c.language]))
+
+    async def restore(self, c: LiveConversation, priority: int, score: int) -> bool:
+        """Rebuild one conversation's state from PostgreSQL; False if Redis already had it."""
+        k = self.keys
+        agent_key = k.agent(c.agent_id) if c.agent_id else k.agents()
+        return bool(await self._run("restore", [k.conv(c.id), k.queue(c.queue), agent_key],
+                                    [c.id, c.queue, c.channel, priority, c.enqueued_ms, score, c.name,
+                                     c.language, c.state, c.agent_id]))
+
+    async def offer(self, contact: Contact, agent_id: str, deadline_ms: int) -> str:
+        """Reserve a slot of ``agent_id`` and offer them ``contact``: 'OK' or why not."""
+        k = self.keys
+        return _text(await self._run("offer", [k.conv(contact.id), k.agent(agent_id), k.queue(contact.queue),
+                                               k.offers()], [contact.id, agent_id, deadline_ms]))
+
+    async def accept(self, conversation_id: str, agent_id: str, now_ms: int) -> bool:
+        """True if ``agent_id`` held the offer and now has the conversation."""
+        k = self.keys
+        r = await self._run("accept", [k.conv(conversation_id), k.offers()], [conversation_id, agent_id, now_ms])
+        return _text(r) == "OK"
+
+    async def requeue(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int) -> bool:
+        """Put an offered conversation back in its queue (declined or timed out)."""
+        k = self.keys
+        r = await self._run("requeue", [k.conv(conversation_id), k.agent(agent_id), k.queue(queue), k.offers(),
+                                        k.skip(conversation_id)], [conversation_id, agent_id, skip_ms])
+        return _text(r) == "OK"
+
+    async def due_offers(self, now_ms: int, lease_ms: int, limit: int = 100) -> list[str]:
+        """Lease the offers whose deadline passed."""
+        return [_text(i) for i in await self._run("due_offers", [self.keys.offers()], [now_ms, lease_ms, limit])]
+
+    async def end(self, conversation_id: str, agent_id: str, now_ms: int) -> str:
+        """Move an assigned conversation to wrap-up ('' agent = the citizen ended it)."""
+        return _text(await self._run("end", [self.keys.conv(conversation_id)], [agent_id, now_ms]))
+
+    async def release(self, conversation_id: str, agent_id: str, now_ms: int) -> bool:
+        """Wrap-up done: free the slot."""
+        k = self.keys
+        r = await self._run("release", [k.conv(conversation_id), k.agent(agent_id)], [agent_id, now_ms])
+        return _text(r) == "OK"
+
+    async def abandon(self, conversation_id: str, now_ms: int) -> tuple[str, str]:
+        """The citizen left: (state it was in, agent who held it or '')."""
+        k = self.keys
+        for _ in range(5):
+            live = await self.conversation(conversation_id)
+            if live is None:
+                return "gone", ""
+            agent_key = k.agent(live.agent_id) if live.agent_id else k.agents()
+            state, agent = await self._run(
+                "abandon", [k.conv(conversation_id), k.queue(live.queue), k.offers(), agent_key, k.skip(live.id)],
+                [conversation_id, live.agent_id, now_ms])
+            if _text(state) != "retry":
+                return _text(state), _text(agent)
+        return "retry", ""
+
+    async def transfer(self, conversation_id: str, agent_id: str, queue: str, score: int) -> bool:
+        """Move an assigned conversation to ``queue``, freeing the agent's slot."""
+        k = self.keys
+        r = await self._run("transfer", [k.conv(conversation_id), k.agent(agent_id), k.queue(queue)],
+                            [conversation_id, agent_id, queue, score])
+        return _text(r) == "OK"
+
+    async def set_status(self, agent_id: str, status: str, now_ms: int, *, name: str, queues: Iterable[str],
+                         capacity: Mapping[str, int], reason: str = "") -> str:
+        """Set an agent's status and profile; returns the previous status."""
+        queues = sorted(queues)
+        k = self.keys
+        keys = [k.agent(agent_id), k.agents(), *(k.serving(q) for q in queues)]
+        args = [agent_id, status, now_ms, name, ",".join(queues), json.dumps(dict(capacity)), reason]
+        return _text(await self._run("agent_status", keys, args))
+
+    async def mark_built(self) -> None:
+        await self.redis.set(self.keys.built(), "1")
+
+    async def is_built(self) -> bool:
+        return bool(await self.redis.exists(self.keys.built()))
+
+
+def _agent(agent_id: str, h: Mapping[str, str]) -> Agent:
+    load = {ch: int(h.get(f"load:{ch}", "0")) for ch in CHANNELS}
+    cap = {ch: int(h.get(f"cap:{ch}", "0")) for ch in CHANNELS}
+    queues = frozenset(q for q in h.get("queues", "").split(",") if q)
+    return Agent(agent_id, h.get("status", "offline"), int(h.get("idle_since", "0")), load, cap, queues)
