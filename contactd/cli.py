@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 import asyncpg
 import uvicorn
@@ -85,9 +89,34 @@ def server_config(settings: Settings) -> uvicorn.Config:
                           log_config=None, access_log=False, timeout_graceful_shutdown=5, proxy_headers=True)
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, stopping gracefully on SIGINT/SIGTERM and then returning.
+
+    uvicorn re-raises the signal after its own shutdown, which would end the
+    process before contactd stops its embedded servers; here ``run`` returns
+    and the caller cleans up. ``signals=False`` leaves signals alone (tests).
+    """
+
+    def __init__(self, config: uvicorn.Config, signals: bool = True) -> None:
+        super().__init__(config)
+        self.signals = signals
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if not self.signals or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def serve(settings: Settings) -> None:
     """Run the HTTP/WebSocket server until SIGINT or SIGTERM."""
-    uvicorn.Server(server_config(settings)).run()
+    Server(server_config(settings)).run()
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ class Peer:
         self.outbox: asyncio.Queue[Frame | None] = asyncio.Queue(outbox_size)
         self.limit = RateLimit(rate=20, burst=60)
         self._writer: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self.closed = False
 
     def start(self) -> None:
@@ -84,14 +85,17 @@ class Peer:
         self.send(frame)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close soon (from sync code, e.g. a pub/sub handler); frames already queued go first."""
+        if not self.closed and self._closing is None:
+            self._closing = asyncio.create_task(self.aclose(code, reason))
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        """Send what is queued (for at most 2 s), then a close frame with ``code`` and ``reason``."""
         if self.closed:
             return
         self.closed = True
         with contextlib.suppress(asyncio.QueueFull):
             self.outbox.put_nowait(None)
-        asyncio.create_task(self._close(code, reason))
-
-    async def _close(self, code: int, reason: str) -> None:
         if self._writer is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._writer), 2)
@@ -107,7 +111,10 @@ class Peer:
             self.closed = True
 
     async def stop(self) -> None:
-        """Stop the writer (after the socket has gone)."""
+        """Stop the writer (after the socket has gone, or been closed)."""
+        if self._closing is not None:
+            with contextlib.suppress(Exception):
+                await self._closing
         self.closed = True
         if self._writer is not None:
             self._writer.cancel()
@@ -203,7 +210,7 @@ async def serve_frames(peer: Peer, schemas: Mapping[str, Schema], handle: FrameH
     """
     while (raw := await receive(peer.ws)) is not None:
         if not peer.limit.allow():
-            peer.close(CLOSE_POLICY, "too many frames")
+            await peer.aclose(CLOSE_POLICY, "too many frames")
             return
         try:
             kind, frame = parse_frame(raw, schemas)

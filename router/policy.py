@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from router.model import Agent, Contact, Decision, Skipped
 
 # Scores order a queue's sorted set: higher priority first, then oldest first.
-# Milliseconds are counted from 2020 so that priority * 1e12 + ms stays below
-# 2**53 and the double that Redis stores is exact (until about 2051).
+# Milliseconds are counted from 2020 so that each priority band (1e12 ms, about
+# 31 years: until September 2051) holds every arrival time, and the largest
+# score stays below 2**53, so the double that Redis stores is exact.
 EPOCH_MS = 1_577_836_800_000
 PRIORITY_STEP = 1_000_000_000_000
 MAX_PRIORITY = 999

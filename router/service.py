@@ -155,7 +155,7 @@ class RouterService:
         live = await self.store.conversation(conversation_id)
         if live is None:
             return False
-        score = policy.queue_score(0, live.enqueued_ms)
+        score = policy.queue_score(live.priority, live.enqueued_ms)
         if not await self.store.transfer(conversation_id, agent_id, queue, score):
             return False
         await self.listener.changed(queue)

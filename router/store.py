@@ -39,6 +39,7 @@ class LiveConversation:
     enqueued_ms: int
     name: str
     language: str
+    priority: int = 0
 
 
 class RouterStore:
@@ -62,7 +63,7 @@ class RouterStore:
         h = {_text(k): _text(v) for k, v in raw.items()}
         return LiveConversation(h.get("id", conversation_id), h.get("queue", ""), h.get("channel", "chat"),
                                 h.get("state", ""), h.get("agent", ""), int(h.get("enqueued_ms", "0")),
-                                h.get("name", ""), h.get("language", "en"))
+                                h.get("name", ""), h.get("language", "en"), int(h.get("priority", "0")))
 
     async def contact(self, conversation_id: str) -> Contact | None:
         """A waiting conversation as the pure core sees it, or None when it is not queued."""
@@ -232,8 +233,10 @@ class RouterStore:
         """Set an agent's status and profile; returns the previous status."""
         queues = sorted(queues)
         k = self.keys
-        keys = [k.agent(agent_id), k.agents(), *(k.serving(q) for q in queues)]
-        args = [agent_id, status, now_ms, name, ",".join(queues), json.dumps(dict(capacity)), reason]
+        before = _text(await self.redis.hget(k.agent(agent_id), "queues") or "")
+        dropped = sorted(set(before.split(",")) - set(queues) - {""})
+        keys = [k.agent(agent_id), k.agents(), *(k.serving(q) for q in queues), *(k.serving(q) for q in dropped)]
+        args = [agent_id, status, now_ms, name, ",".join(queues), json.dumps(dict(capacity)), reason, len(queues)]
         return _text(await self._run("agent_status", keys, args))
 
     async def mark_built(self) -> None:

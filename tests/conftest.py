@@ -16,11 +16,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-import uvicorn
 from redis.asyncio import Redis
 
 from contactd import demo
-from contactd.cli import server_config
+from contactd.cli import Server, server_config
 from contactd.embedded import EmbeddedServers, free_port
 from contactd.migrate import migrate
 from contactd.settings import Settings
@@ -90,8 +89,7 @@ class LiveServer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.server = uvicorn.Server(server_config(settings))
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.server = Server(server_config(settings), signals=False)
         self.task: asyncio.Task[None] | None = None
         self._app: Any = self.server.config.app
 

@@ -1,7 +1,10 @@
 -- Set an agent's status and profile; keep the serving sets and the agents set in step.
--- KEYS[1] agent hash  KEYS[2] agents zset  KEYS[3..n] serving sets of the queues the agent serves
+-- KEYS[1] agent hash  KEYS[2] agents zset
+-- KEYS[3 .. 2+ARGV[8]] serving sets of the queues the agent serves now
+-- KEYS[3+ARGV[8] ..] serving sets of queues they served before and no longer do (the caller read them)
 -- ARGV[1] agent id  ARGV[2] status (offline|available|away)  ARGV[3] now ms  ARGV[4] display name
 -- ARGV[5] queues, comma separated  ARGV[6] capacity as JSON {"chat":3,...}  ARGV[7] reason ('' for none)
+-- ARGV[8] how many of the serving sets are current
 -- Returns the previous status ('offline' when unknown).
 local old = redis.call('HGET', KEYS[1], 'status') or 'offline'
 local new = ARGV[2]
@@ -15,8 +18,9 @@ end
 if new == 'available' and old ~= 'available' then
   redis.call('HSET', KEYS[1], 'idle_since', ARGV[3])
 end
+local current = tonumber(ARGV[8])
 for i = 3, #KEYS do
-  if new == 'offline' then
+  if new == 'offline' or i > 2 + current then
     redis.call('SREM', KEYS[i], ARGV[1])
   else
     redis.call('SADD', KEYS[i], ARGV[1])
