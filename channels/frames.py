@@ -71,5 +71,4 @@ def check_field(frame: Mapping[str, Any], name: str, field: Field, frame_id: Any
         if len(value.strip()) < field.min_len:
             raise FrameError("bad_value", f"The field {name!r} must not be empty.", frame_id)
         if field.choices and value not in field.choices:
-            raise FrameError("bad_value", f"The field {name!r} must be one of {', '.join(field.choices)}.",
-                             frame_id)
+            raise FrameError("bad_value", f"The field {name!r} must be one of {', '.join(field.choices)}.", frame_id)

@@ -7,7 +7,8 @@ import contextlib
 import logging
 
 from contactd.hub import Frame, Hub
-from contactd.store import Store, User
+from contactd.staff import Staff, User
+from contactd.store import Store
 from router.model import CHANNELS, DEFAULT_CAPACITY, Agent
 from router.service import RouterService
 
@@ -19,9 +20,18 @@ NODE_TTL_S = 15
 class Agents:
     """Agent status and presence for one tenant, on this node."""
 
-    def __init__(self, store: Store, hub: Hub, router: RouterService, node_id: str, chat_capacity: int,
-                 grace_s: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        staff: Staff,
+        hub: Hub,
+        router: RouterService,
+        node_id: str,
+        chat_capacity: int,
+        grace_s: float,
+    ) -> None:
         self.store = store
+        self.staff = staff
         self.hub = hub
         self.router = router
         self.keys = router.store.keys
@@ -34,10 +44,11 @@ class Agents:
 
     async def set_status(self, user: User, status: str, reason: str = "") -> Agent | None:
         """Set ``user``'s status with their current skills and capacity; tell every console they have open."""
-        queues, caps = await self.store.agent_profile(user.id)
+        queues, caps = await self.staff.agent_profile(user.id)
         capacity = {**self.default_capacity, **caps}
-        agent = await self.router.set_status(str(user.id), status, name=user.name, queues=queues,
-                                             capacity=capacity, reason=reason)
+        agent = await self.router.set_status(
+            str(user.id), status, name=user.name, queues=queues, capacity=capacity, reason=reason
+        )
         await self.store.event("agent.status", agent_id=user.id, data={"status": status, "reason": reason})
         log.info("agent status %s", status, extra={"agent_id": user.id})
         await self.push_state(str(user.id))
@@ -88,7 +99,7 @@ class Agents:
             for dead in set(nodes) - set(alive):
                 await self.redis.hdel(key, dead)
             if nodes and not alive:
-                user = await self.store.user_by_id(int(agent.id))
+                user = await self.staff.user_by_id(int(agent.id))
                 if user is not None:
                     await self.set_status(user, "offline", "node lost")
 
@@ -96,7 +107,7 @@ class Agents:
         """After Redis was emptied: re-register the agents connected to this node, with their status."""
         for user in list(self.local.values()):
             await self.redis.hset(self.keys.sockets(str(user.id)), self.node_id, 1)
-            status = await self.store.last_status(user.id)
+            status = await self.staff.last_status(user.id)
             await self.set_status(user, status or "away", "restored")
 
     async def stop(self) -> None:
@@ -108,5 +119,3 @@ class Agents:
 
     def __repr__(self) -> str:
         return f"Agents(node={self.node_id!r})"
-
-

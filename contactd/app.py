@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,14 +28,15 @@ from contactd.auth import Passwords
 from contactd.board import Board
 from contactd.conversations import Conversations
 from contactd.hub import Hub
-from contactd.web.security import SecurityHeaders
 from contactd.metrics import Metrics
 from contactd.migrate import migrate
 from contactd.settings import Settings
+from contactd.staff import Staff
 from contactd.store import Store
 from contactd.web import http
 from contactd.web.agent_ws import agent_socket
 from contactd.web.board_ws import board_socket
+from contactd.web.security import SecurityHeaders
 from router.keys import Keys
 from router.service import RouterConfig, RouterService
 from router.store import RouterStore
@@ -50,6 +52,7 @@ class Services:
     pool: asyncpg.Pool
     redis: Redis
     store: Store
+    staff: Staff
     router_store: RouterStore
     router: RouterService
     hub: Hub
@@ -104,16 +107,35 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     stack.push_async_callback(redis.aclose)
     metrics = Metrics()
     store = Store(pool, settings.tenant)
+    staff = Staff(pool, settings.tenant)
     router_store = RouterStore(redis, settings.tenant)
     hub = Hub(redis)
     conversations = Conversations(store, hub, metrics)
-    router = RouterService(router_store, conversations, RouterConfig(offer_timeout_s=settings.offer_timeout_s),
-                           clock_ms=lambda: int(time.time() * 1000))
+    router = RouterService(
+        router_store,
+        conversations,
+        RouterConfig(offer_timeout_s=settings.offer_timeout_s),
+        clock_ms=lambda: int(time.time() * 1000),
+    )
     conversations.router = router
-    agents = Agents(store, hub, router, settings.node_id, settings.chat_capacity, grace_s=settings.agent_grace_s)
+    agents = Agents(store, staff, hub, router, settings.node_id, settings.chat_capacity, settings.agent_grace_s)
     conversations.agents = agents
-    svc = Services(settings, pool, redis, store, router_store, router, hub, conversations, agents,
-                   Citizens(None, settings.citizen_grace_s), Board(store, router_store), metrics, Passwords())
+    svc = Services(
+        settings=settings,
+        pool=pool,
+        redis=redis,
+        store=store,
+        staff=staff,
+        router_store=router_store,
+        router=router,
+        hub=hub,
+        conversations=conversations,
+        agents=agents,
+        citizens=Citizens(None, settings.citizen_grace_s),
+        board=Board(store, staff, router_store),
+        metrics=metrics,
+        passwords=Passwords(),
+    )
     svc.citizens.svc = svc
     return svc
 
@@ -160,7 +182,7 @@ async def ticker(svc: Services) -> None:
                 last[i] = now
                 await _run(job)
         while changed:
-            await _run(lambda q=changed.pop(): svc.citizens.refresh(q))  # type: ignore[misc]
+            await _run(functools.partial(svc.citizens.refresh, changed.pop()))
         await asyncio.sleep(0.05)
 
 

@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from contactd.settings import Settings
-from contactd.store import Store, User
+from contactd.staff import Staff, User
 
 COOKIE = "contactd_session"
 
@@ -37,28 +37,35 @@ class Passwords:
         return self.hasher.check_needs_rehash(stored)
 
 
-async def authenticate(store: Store, passwords: Passwords, username: str, password: str) -> User | None:
+async def authenticate(staff: Staff, passwords: Passwords, username: str, password: str) -> User | None:
     """The user if the password is theirs, else None (same work either way)."""
-    user = await store.user_by_username(username)
+    user = await staff.user_by_username(username)
     if not passwords.verify(user.password_hash if user else None, password):
         return None
     assert user is not None
     if passwords.needs_rehash(user.password_hash):
-        await store.set_password_hash(user.id, passwords.hash(password))
+        await staff.set_password_hash(user.id, passwords.hash(password))
     return user
 
 
 def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
-    response.set_cookie(COOKIE, token, max_age=12 * 3600, httponly=True, samesite="strict", path="/",
-                        secure=settings.public_url.startswith("https://"))
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=12 * 3600,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=settings.public_url.startswith("https://"),
+    )
 
 
-async def current_user(conn: HTTPConnection, store: Store) -> User | None:
+async def current_user(conn: HTTPConnection, staff: Staff) -> User | None:
     """The signed-in user of a request or WebSocket upgrade, or None."""
     token = conn.cookies.get(COOKIE)
     if not token or len(token) > 100:
         return None
-    return await store.session_user(token)
+    return await staff.session_user(token)
 
 
 def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contactd.hub import Frame, Peer
+from contactd.staff import Staff
 from contactd.store import Store
 from router.store import RouterStore
 
@@ -22,14 +23,15 @@ def _iso(ts: float) -> str:
 class Board:
     """Board sockets on this node and the snapshot they are sent."""
 
-    def __init__(self, store: Store, router_store: RouterStore) -> None:
+    def __init__(self, store: Store, staff: Staff, router_store: RouterStore) -> None:
         self.store = store
+        self.staff = staff
         self.router_store = router_store
         self.peers: set[Peer] = set()
         self.dirty = True
         self.last: dict[str, Any] | None = None
         self.last_sent = 0.0
-        self._staff: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self._agent_list: tuple[float, list[dict[str, Any]]] = (0.0, [])
 
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)
@@ -65,22 +67,28 @@ class Board:
         return {"type": "board.snapshot", "queues": queues, "agents": await self.agents()}
 
     async def agents(self) -> list[dict[str, Any]]:
-        staff = await self.staff()
+        staff = await self.agent_list()
         live = {a.id: a for a in await self.router_store.agents([str(s["id"]) for s in staff])}
         names = await self.router_store.agent_names(live)
         out = []
         for s in staff:
             agent = live.get(str(s["id"]))
             _, status, since = names.get(str(s["id"]), ("", "offline", 0))
-            out.append({"id": s["id"], "name": s["display_name"], "status": status if agent else "offline",
-                        "since": _iso(since / 1000) if since else None,
-                        "load": {ch: n for ch, n in agent.load.items() if n} if agent else {}})
+            out.append(
+                {
+                    "id": s["id"],
+                    "name": s["display_name"],
+                    "status": status if agent else "offline",
+                    "since": _iso(since / 1000) if since else None,
+                    "load": {ch: n for ch, n in agent.load.items() if n} if agent else {},
+                }
+            )
         return out
 
-    async def staff(self) -> list[dict[str, Any]]:
+    async def agent_list(self) -> list[dict[str, Any]]:
         """Agents of the tenant (re-read every 30 s)."""
-        at, rows = self._staff
+        at, rows = self._agent_list
         if time.monotonic() - at > 30:
-            rows = await self.store.agent_users()
-            self._staff = (time.monotonic(), rows)
+            rows = await self.staff.agent_users()
+            self._agent_list = (time.monotonic(), rows)
         return rows

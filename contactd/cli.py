@@ -38,10 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     configure(settings.log_level)
     servers = EmbeddedServers(settings.data_dir)
     try:
-        redis_url, db_url = servers.start(redis=settings.embedded_redis and args.command != "migrate",
-                                          postgres=settings.embedded_postgres)
-        settings = dataclasses.replace(settings, redis_url=settings.redis_url or redis_url,
-                                       database_url=settings.database_url or db_url)
+        redis_url, db_url = servers.start(
+            redis=settings.embedded_redis and args.command != "migrate", postgres=settings.embedded_postgres
+        )
+        settings = dataclasses.replace(
+            settings, redis_url=settings.redis_url or redis_url, database_url=settings.database_url or db_url
+        )
         return run(args.command, settings)
     except EmbeddedServerError as e:
         print(f"contactd: {e}", file=sys.stderr)
@@ -84,9 +86,19 @@ async def _seed(settings: Settings, password: str) -> None:
 def server_config(settings: Settings) -> uvicorn.Config:
     """The uvicorn configuration for ``settings``: frame size limit, no compression, graceful stop."""
     # Per-message deflate costs more CPU per recipient than it saves on short chat frames.
-    return uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, ws="websockets-sansio",
-                          ws_max_size=MAX_FRAME, ws_per_message_deflate=False, lifespan="on",
-                          log_config=None, access_log=False, timeout_graceful_shutdown=5, proxy_headers=True)
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=MAX_FRAME,
+        ws_per_message_deflate=False,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        proxy_headers=True,
+    )
 
 
 class Server(uvicorn.Server):

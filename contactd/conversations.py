@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.chat import protocol as chat
-from contactd.errors import Conflict, Forbidden, NotFound
 from contactd.agents import Agents
+from contactd.errors import Conflict, Forbidden, NotFound
 from contactd.hub import Frame, Hub
 from contactd.metrics import Metrics
-from contactd.store import Conversation, Store, User
+from contactd.staff import User
+from contactd.store import Conversation, Store
 from router import policy
 from router.model import Contact, Decision
 from router.service import RouterService, receipt
@@ -60,8 +61,9 @@ class Conversations:
     async def start_chat(self, queue: str, name: str, language: str) -> tuple[Conversation, str, int]:
         """Record a new chat, queue it, and return it with its resume token and position."""
         token = secrets.token_urlsafe(32)
-        conv = await self.store.create_conversation(channel="chat", queue=queue, name=name.strip(),
-                                                    language=language, resume_token=token)
+        conv = await self.store.create_conversation(
+            channel="chat", queue=queue, name=name.strip(), language=language, resume_token=token
+        )
         self.metrics.contacts.labels("chat", queue).inc()
         log.info("chat started", extra={"conversation_id": conv.id})
         position = await self.router.arrive(self._live(conv))
@@ -91,20 +93,35 @@ class Conversations:
         """The citizen ended the chat (or left while waiting): abandon or move the agent to wrap-up."""
         state, agent_id = await self.router.abandon(conversation_id)
         if state in ("queued", "offered"):
-            await self.store.transition(conversation_id, "conversation.abandoned", state="abandoned",
-                                        ended_at="now()", ended_by="citizen", closed_at="now()")
+            await self.store.transition(
+                conversation_id,
+                "conversation.abandoned",
+                state="abandoned",
+                ended_at="now()",
+                ended_by="citizen",
+                closed_at="now()",
+            )
             self.metrics.abandoned.labels("chat").inc()
             if state == "offered":
                 await self.store.offer_outcome(conversation_id, int(agent_id), "withdrawn")
-                await self.to_agent(agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id,
-                                               "reason": "abandoned"})
+                await self.to_agent(
+                    agent_id,
+                    {"type": "offer.withdrawn", "conversation_id": conversation_id, "reason": "abandoned"},
+                )
                 await self.agents.push_state(agent_id)
         elif state == "assigned":
-            await self.store.transition(conversation_id, "conversation.ended", actor=int(agent_id),
-                                        data={"by": "citizen"}, state="wrapup", ended_at="now()",
-                                        ended_by="citizen")
-            await self.to_agent(agent_id, {"type": "conversation.ended", "conversation_id": conversation_id,
-                                           "by": "citizen"})
+            await self.store.transition(
+                conversation_id,
+                "conversation.ended",
+                actor=int(agent_id),
+                data={"by": "citizen"},
+                state="wrapup",
+                ended_at="now()",
+                ended_by="citizen",
+            )
+            await self.to_agent(
+                agent_id, {"type": "conversation.ended", "conversation_id": conversation_id, "by": "citizen"}
+            )
         await self.to_citizen(conversation_id, chat.ended("citizen"))
 
     async def resume(self, token: str) -> tuple[Conversation, Frame]:
@@ -113,8 +130,12 @@ class Conversations:
         if conv is None:
             raise NotFound("That chat cannot be resumed.")
         transcript = [m.frame() for m in await self.store.transcript(conv.id)]
-        frame: Frame = {"type": "chat.resumed", "conversation_id": conv.id, "transcript": transcript,
-                        "state": _citizen_state(conv.state)}
+        frame: Frame = {
+            "type": "chat.resumed",
+            "conversation_id": conv.id,
+            "transcript": transcript,
+            "state": _citizen_state(conv.state),
+        }
         if conv.agent_id is not None and conv.state == "assigned":
             frame["agent_name"] = await self.agent_name(conv.agent_id)
         return conv, frame
@@ -147,9 +168,14 @@ class Conversations:
 
     async def assigned_frame(self, conv: Conversation) -> Frame:
         transcript = [m.frame() for m in await self.store.transcript(conv.id)]
-        frame: Frame = {"type": "conversation.assigned", "conversation_id": conv.id, "channel": conv.channel,
-                        "queue": conv.queue, "citizen": {"name": conv.citizen_name, "language": conv.language},
-                        "transcript": transcript}
+        frame: Frame = {
+            "type": "conversation.assigned",
+            "conversation_id": conv.id,
+            "channel": conv.channel,
+            "queue": conv.queue,
+            "citizen": {"name": conv.citizen_name, "language": conv.language},
+            "transcript": transcript,
+        }
         if conv.state == "wrapup":
             frame["state"] = "wrapup"
         return frame
@@ -158,8 +184,9 @@ class Conversations:
         if not await self.router.reject(conversation_id, str(user.id)):
             raise Conflict("That offer is no longer open.")
         await self.store.offer_outcome(conversation_id, user.id, "rejected")
-        await self.to_agent(user.id, {"type": "offer.withdrawn", "conversation_id": conversation_id,
-                                      "reason": "declined"})
+        await self.to_agent(
+            user.id, {"type": "offer.withdrawn", "conversation_id": conversation_id, "reason": "declined"}
+        )
         await self.agents.push_state(str(user.id))
 
     async def agent_message(self, user: User, conversation_id: str, client_id: str, text: str) -> None:
@@ -174,19 +201,32 @@ class Conversations:
         await self.assigned_live(user, conversation_id, ("assigned",))
         if await self.router.end(conversation_id, str(user.id)) != "OK":
             raise Conflict("That conversation has already ended.")
-        await self.store.transition(conversation_id, "conversation.ended", actor=user.id, data={"by": "agent"},
-                                    state="wrapup", ended_at="now()", ended_by="agent")
+        await self.store.transition(
+            conversation_id,
+            "conversation.ended",
+            actor=user.id,
+            data={"by": "agent"},
+            state="wrapup",
+            ended_at="now()",
+            ended_by="agent",
+        )
         await self.to_citizen(conversation_id, chat.ended("agent"))
-        await self.to_agent(user.id, {"type": "conversation.ended", "conversation_id": conversation_id,
-                                      "by": "agent"})
+        await self.to_agent(user.id, {"type": "conversation.ended", "conversation_id": conversation_id, "by": "agent"})
 
     async def wrapup_done(self, user: User, conversation_id: str, disposition: str, notes: str | None) -> None:
         await self.assigned_live(user, conversation_id, ("wrapup",))
         if not await self.router.release(conversation_id, str(user.id)):
             raise Conflict("That conversation is not in wrap-up.")
-        await self.store.transition(conversation_id, "conversation.closed", actor=user.id,
-                                    data={"disposition": disposition}, state="closed", closed_at="now()",
-                                    disposition=disposition, notes=notes)
+        await self.store.transition(
+            conversation_id,
+            "conversation.closed",
+            actor=user.id,
+            data={"disposition": disposition},
+            state="closed",
+            closed_at="now()",
+            disposition=disposition,
+            notes=notes,
+        )
         await self.to_agent(user.id, {"type": "conversation.closed", "conversation_id": conversation_id})
         await self.agents.push_state(str(user.id))
 
@@ -194,12 +234,21 @@ class Conversations:
         await self.assigned_live(user, conversation_id, ("assigned",))
         queue_id = await self.store.queue_id(queue)
         # Record first: a transfer the router then refuses leaves an audit line, never a lost chat.
-        await self.store.transition(conversation_id, "conversation.transferred", actor=user.id,
-                                    data={"to_queue": queue}, state="queued", queue_id=queue_id, agent_id=None)
+        await self.store.transition(
+            conversation_id,
+            "conversation.transferred",
+            actor=user.id,
+            data={"to_queue": queue},
+            state="queued",
+            queue_id=queue_id,
+            agent_id=None,
+        )
         if not await self.router.transfer(conversation_id, str(user.id), queue):
             raise Conflict("That conversation cannot be transferred now.")
-        await self.to_agent(user.id, {"type": "conversation.closed", "conversation_id": conversation_id,
-                                      "reason": "transferred"})
+        await self.to_agent(
+            user.id,
+            {"type": "conversation.closed", "conversation_id": conversation_id, "reason": "transferred"},
+        )
         await self.agents.push_state(str(user.id))
 
     # --- the router's Listener ---------------------------------------------------------------
@@ -210,15 +259,25 @@ class Conversations:
         live = await self.router.store.conversation(contact.id)
         citizen = {"name": live.name if live else "", "language": live.language if live else "en"}
         log.info("offered", extra={"conversation_id": contact.id, "agent_id": agent_id})
-        await self.to_agent(agent_id, {"type": "offer", "conversation_id": contact.id, "channel": contact.channel,
-                                       "queue": contact.queue, "expires_in_s": expires_in_s, "citizen": citizen})
+        await self.to_agent(
+            agent_id,
+            {
+                "type": "offer",
+                "conversation_id": contact.id,
+                "channel": contact.channel,
+                "queue": contact.queue,
+                "expires_in_s": expires_in_s,
+                "citizen": citizen,
+            },
+        )
         await self.agents.push_state(agent_id)
 
     async def offer_expired(self, conversation_id: str, agent_id: str) -> None:
         await self.store.offer_outcome(conversation_id, int(agent_id), "timeout")
         self.metrics.timeouts.inc()
-        await self.to_agent(agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id,
-                                       "reason": "timeout"})
+        await self.to_agent(
+            agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id, "reason": "timeout"}
+        )
         await self.agents.push_state(agent_id)
 
     async def changed(self, queue: str) -> None:
@@ -239,8 +298,9 @@ class Conversations:
     def _live(self, conv: Conversation) -> LiveConversation:
         state = "queued" if conv.state in ("queued", "offered") else conv.state
         agent = str(conv.agent_id) if conv.agent_id is not None and state != "queued" else ""
-        return LiveConversation(conv.id, conv.queue, conv.channel, state, agent, _ms(conv), conv.citizen_name,
-                                conv.language)
+        return LiveConversation(
+            conv.id, conv.queue, conv.channel, state, agent, _ms(conv), conv.citizen_name, conv.language
+        )
 
 
 def _citizen_state(state: str) -> str:

@@ -36,31 +36,52 @@ async def seed(conn: asyncpg.Connection, tenant: str, password: str) -> None:
     password_hash = Passwords().hash(password)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", SEED_LOCK)
-        await conn.execute("INSERT INTO tenants (id, name) VALUES ($1, 'Demo department') ON CONFLICT DO NOTHING",
-                           tenant)
+        await conn.execute(
+            "INSERT INTO tenants (id, name) VALUES ($1, 'Demo department') ON CONFLICT DO NOTHING", tenant
+        )
         for name, en, cy, priority in QUEUES:
             queue_id = await conn.fetchval(
                 "INSERT INTO queues (tenant_id, name, display_name, display_name_cy, priority)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, name) DO UPDATE SET display_name = $3"
-                " RETURNING id", tenant, name, en, cy, priority)
+                " RETURNING id",
+                tenant,
+                name,
+                en,
+                cy,
+                priority,
+            )
             skill_id = await _skill(conn, tenant, name)
-            await conn.execute("INSERT INTO queue_skills (queue_id, skill_id, min_level) VALUES ($1, $2, 1)"
-                               " ON CONFLICT DO NOTHING", queue_id, skill_id)
+            await conn.execute(
+                "INSERT INTO queue_skills (queue_id, skill_id, min_level) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING",
+                queue_id,
+                skill_id,
+            )
         for username, display, role, skills in USERS:
             user_id = await conn.fetchval(
                 "INSERT INTO users (tenant_id, username, display_name, role, password_hash)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, username)"
                 " DO UPDATE SET password_hash = $5, active = true RETURNING id",
-                tenant, username, display, role, password_hash)
+                tenant,
+                username,
+                display,
+                role,
+                password_hash,
+            )
             for skill in skills:
-                await conn.execute("INSERT INTO agent_skills (user_id, skill_id, level) VALUES ($1, $2, 3)"
-                                   " ON CONFLICT DO NOTHING", user_id, await _skill(conn, tenant, skill))
+                await conn.execute(
+                    "INSERT INTO agent_skills (user_id, skill_id, level) VALUES ($1, $2, 3) ON CONFLICT DO NOTHING",
+                    user_id,
+                    await _skill(conn, tenant, skill),
+                )
 
 
 async def _skill(conn: asyncpg.Connection, tenant: str, name: str) -> int:
     skill_id: int = await conn.fetchval(
         "INSERT INTO skills (tenant_id, name) VALUES ($1, $2) ON CONFLICT (tenant_id, name)"
-        " DO UPDATE SET name = EXCLUDED.name RETURNING id", tenant, name)
+        " DO UPDATE SET name = EXCLUDED.name RETURNING id",
+        tenant,
+        name,
+    )
     return skill_id
 
 
@@ -68,13 +89,15 @@ def banner(public_url: str, password: str, generated: bool) -> str:
     """What ``contactd demo`` prints: where to go and how to sign in."""
     how = "generated for this run" if generated else "from CONTACTD_DEMO_PASSWORD"
     users = ", ".join(f"{u} ({r})" for u, _, r, _ in USERS)
-    return "\n".join([
-        "contactd demo department",
-        f"  Citizen chat:   {public_url}/chat/",
-        f"  Agent console:  {public_url}/console/",
-        f"  Queue board:    {public_url}/board/",
-        f"  Users:          {users}",
-        f"  Password:       {password}   ({how})",
-        "  Mail for <queue>@demo.contactd.local; queues: " + ", ".join(q[0] for q in QUEUES),
-        "Press Ctrl+C to stop.",
-    ])
+    return "\n".join(
+        [
+            "contactd demo department",
+            f"  Citizen chat:   {public_url}/chat/",
+            f"  Agent console:  {public_url}/console/",
+            f"  Queue board:    {public_url}/board/",
+            f"  Users:          {users}",
+            f"  Password:       {password}   ({how})",
+            "  Mail for <queue>@demo.contactd.local; queues: " + ", ".join(q[0] for q in QUEUES),
+            "Press Ctrl+C to stop.",
+        ]
+    )

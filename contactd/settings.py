@@ -84,8 +84,13 @@ class Settings:
         return f"{parts.scheme}://{parts.netloc}"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env"),
-                 demo: bool = False) -> Settings:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        dotenv: Path | None = Path(".env"),
+        demo: bool = False,
+    ) -> Settings:
         """Read, cast and validate every setting; raise ConfigError naming the first bad one.
 
         Values in the process environment win over those in ``dotenv``. In demo

@@ -8,38 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from contactd.errors import NotFound
 
-SESSION_TTL = timedelta(hours=12)
-
 
 def token_hash(token: str) -> bytes:
     """What the database keeps of a bearer token (cookie or resume token)."""
     return hashlib.sha256(token.encode()).digest()
-
-
-@dataclass(frozen=True)
-class User:
-    """A member of staff."""
-
-    id: int
-    username: str
-    name: str
-    role: str
-    password_hash: str
-
-    def public(self) -> dict[str, Any]:
-        """The fields the API shows (never the hash)."""
-        return {"id": self.id, "name": self.name, "role": self.role}
 
 
 @dataclass(frozen=True)
@@ -52,8 +34,12 @@ class Message:
     at: datetime
 
     def frame(self) -> dict[str, Any]:
-        return {"id": self.client_id, "from": self.sender, "text": self.text,
-                "at": self.at.isoformat().replace("+00:00", "Z")}
+        return {
+            "id": self.client_id,
+            "from": self.sender,
+            "text": self.text,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+        }
 
 
 @dataclass(frozen=True)
@@ -71,13 +57,18 @@ class Conversation:
     queued_at: datetime
 
 
-def _user(row: Mapping[str, Any]) -> User:
-    return User(row["id"], row["username"], row["display_name"], row["role"], row["password_hash"])
-
-
 def _conversation(row: Mapping[str, Any]) -> Conversation:
-    return Conversation(str(row["id"]), row["channel"], row["queue"], row["state"], row["citizen_name"],
-                        row["language"], row["priority"], row["agent_id"], row["queued_at"])
+    return Conversation(
+        str(row["id"]),
+        row["channel"],
+        row["queue"],
+        row["state"],
+        row["citizen_name"],
+        row["language"],
+        row["priority"],
+        row["agent_id"],
+        row["queued_at"],
+    )
 
 
 CONVERSATION_SQL = """
@@ -94,93 +85,49 @@ class Store:
         self.pool = pool
         self.tenant = tenant
 
-    # --- staff, sessions, queues ---------------------------------------------------
-
-    async def user_by_username(self, username: str) -> User | None:
-        row = await self.pool.fetchrow(
-            "SELECT * FROM users WHERE tenant_id = $1 AND username = $2 AND active", self.tenant, username)
-        return _user(row) if row else None
-
-    async def user_by_id(self, user_id: int) -> User | None:
-        row = await self.pool.fetchrow("SELECT * FROM users WHERE tenant_id = $1 AND id = $2 AND active",
-                                       self.tenant, user_id)
-        return _user(row) if row else None
-
-    async def last_status(self, user_id: int) -> str | None:
-        """The status the agent last chose (from the audit log)."""
-        value: str | None = await self.pool.fetchval(
-            "SELECT data->>'status' FROM events WHERE tenant_id = $1 AND agent_id = $2 AND type = 'agent.status'"
-            " ORDER BY id DESC LIMIT 1", self.tenant, user_id)
-        return value
-
-    async def queue_id(self, name: str) -> int:
-        """The id of an active queue; NotFound otherwise."""
-        queue_id: int | None = await self.pool.fetchval(
-            "SELECT id FROM queues WHERE tenant_id = $1 AND name = $2 AND active", self.tenant, name)
-        if queue_id is None:
-            raise NotFound(f"There is no queue named {name!r}.")
-        return queue_id
-
-    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
-        await self.pool.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
-
-    async def create_session(self, user_id: int) -> str:
-        """A new session; returns the cookie value (only its hash is stored)."""
-        token = secrets.token_urlsafe(32)
-        await self.pool.execute(
-            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
-            token_hash(token), user_id, SESSION_TTL)
-        return token
-
-    async def session_user(self, token: str) -> User | None:
-        row = await self.pool.fetchrow(
-            "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id"
-            " WHERE s.token_hash = $1 AND s.expires_at > now() AND u.active AND u.tenant_id = $2",
-            token_hash(token), self.tenant)
-        return _user(row) if row else None
-
-    async def end_session(self, token: str) -> None:
-        await self.pool.execute("DELETE FROM sessions WHERE token_hash = $1", token_hash(token))
-
-    async def agent_users(self) -> list[dict[str, Any]]:
-        """Every active agent of the tenant: id and display name."""
-        rows = await self.pool.fetch("SELECT id, display_name FROM users WHERE tenant_id = $1 AND active"
-                                     " AND role = 'agent' ORDER BY display_name", self.tenant)
-        return [dict(r) for r in rows]
+    # --- queues ----------------------------------------------------------------------
 
     async def queues(self) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
             "SELECT name, display_name, display_name_cy FROM queues WHERE tenant_id = $1 AND active"
-            " ORDER BY priority DESC, name", self.tenant)
+            " ORDER BY priority DESC, name",
+            self.tenant,
+        )
         return [dict(r) for r in rows]
 
-    async def agent_profile(self, user_id: int) -> tuple[list[str], dict[str, int]]:
-        """(queues the agent serves by their skills, capacity overrides per channel)."""
-        queues = await self.pool.fetch(
-            """SELECT q.name FROM queues q WHERE q.tenant_id = $2 AND q.active AND NOT EXISTS (
-                 SELECT 1 FROM queue_skills qs WHERE qs.queue_id = q.id AND NOT EXISTS (
-                   SELECT 1 FROM agent_skills a WHERE a.user_id = $1 AND a.skill_id = qs.skill_id
-                   AND a.level >= qs.min_level))
-               AND EXISTS (SELECT 1 FROM queue_skills qs WHERE qs.queue_id = q.id)
-               ORDER BY q.priority DESC, q.name""", user_id, self.tenant)
-        caps = await self.pool.fetch("SELECT channel, capacity FROM agent_capacity WHERE user_id = $1", user_id)
-        return [r["name"] for r in queues], {r["channel"]: r["capacity"] for r in caps}
+    async def queue_id(self, name: str) -> int:
+        """The id of an active queue; NotFound otherwise."""
+        queue_id: int | None = await self.pool.fetchval(
+            "SELECT id FROM queues WHERE tenant_id = $1 AND name = $2 AND active", self.tenant, name
+        )
+        if queue_id is None:
+            raise NotFound(f"There is no queue named {name!r}.")
+        return queue_id
 
     # --- conversations ---------------------------------------------------------------
 
-    async def create_conversation(self, *, channel: str, queue: str, name: str, language: str,
-                                  resume_token: str | None = None) -> Conversation:
+    async def create_conversation(
+        self, *, channel: str, queue: str, name: str, language: str, resume_token: str | None = None
+    ) -> Conversation:
         """Record a new contact and its citizen; raises NotFound for an unknown queue."""
         async with self.pool.acquire() as conn, conn.transaction():
             queue_id = await self.queue_id(queue)
             citizen = await conn.fetchval(
                 "INSERT INTO citizens (tenant_id, display_name, language) VALUES ($1, $2, $3) RETURNING id",
-                self.tenant, name, language)
+                self.tenant,
+                name,
+                language,
+            )
             row = await conn.fetchrow(
                 "INSERT INTO conversations (tenant_id, channel, queue_id, citizen_id, state, language,"
                 " resume_token_hash) VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING id, queued_at",
-                self.tenant, channel, queue_id, citizen, language,
-                token_hash(resume_token) if resume_token else None)
+                self.tenant,
+                channel,
+                queue_id,
+                citizen,
+                language,
+                token_hash(resume_token) if resume_token else None,
+            )
             await self._event(conn, "conversation.arrived", row["id"], None, {"channel": channel, "queue": queue})
         return Conversation(str(row["id"]), channel, queue, "queued", name, language, 0, None, row["queued_at"])
 
@@ -195,72 +142,114 @@ class Store:
         return _conversation(row)
 
     async def conversation_by_resume(self, resume_token: str) -> Conversation | None:
-        row = await self.pool.fetchrow(CONVERSATION_SQL + " WHERE c.resume_token_hash = $1 AND c.tenant_id = $2",
-                                       token_hash(resume_token), self.tenant)
+        row = await self.pool.fetchrow(
+            CONVERSATION_SQL + " WHERE c.resume_token_hash = $1 AND c.tenant_id = $2",
+            token_hash(resume_token),
+            self.tenant,
+        )
         return _conversation(row) if row else None
 
     async def live_conversations(self) -> list[Conversation]:
         """Conversations not yet closed, oldest first (to rebuild Redis)."""
         rows = await self.pool.fetch(
             CONVERSATION_SQL + " WHERE c.tenant_id = $1 AND c.state IN ('queued', 'offered', 'assigned', 'wrapup')"
-            " ORDER BY c.queued_at", self.tenant)
+            " ORDER BY c.queued_at",
+            self.tenant,
+        )
         return [_conversation(r) for r in rows]
 
     async def assigned_to(self, agent_id: int) -> list[Conversation]:
         rows = await self.pool.fetch(
             CONVERSATION_SQL + " WHERE c.tenant_id = $1 AND c.agent_id = $2 AND c.state IN ('assigned', 'wrapup')"
-            " ORDER BY c.assigned_at", self.tenant, agent_id)
+            " ORDER BY c.assigned_at",
+            self.tenant,
+            agent_id,
+        )
         return [_conversation(r) for r in rows]
 
-    async def add_message(self, conversation_id: str, sender: str, client_id: str, text: str,
-                          agent_id: int | None = None) -> tuple[Message, bool]:
+    async def add_message(
+        self, conversation_id: str, sender: str, client_id: str, text: str, agent_id: int | None = None
+    ) -> tuple[Message, bool]:
         """Store a message once per (sender, client id); returns it and whether it is new."""
         cid = uuid.UUID(conversation_id)
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
                 "INSERT INTO messages (conversation_id, sender, client_id, agent_id, body) VALUES ($1, $2, $3, $4, $5)"
                 " ON CONFLICT (conversation_id, sender, client_id) DO NOTHING RETURNING created_at",
-                cid, sender, client_id, agent_id, text)
+                cid,
+                sender,
+                client_id,
+                agent_id,
+                text,
+            )
             if row is not None:
                 return Message(client_id, sender, text, row["created_at"]), True
             old = await conn.fetchrow(
                 "SELECT body, created_at FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_id = $3",
-                cid, sender, client_id)
+                cid,
+                sender,
+                client_id,
+            )
         return Message(client_id, sender, old["body"], old["created_at"]), False
 
     async def transcript(self, conversation_id: str) -> list[Message]:
         rows = await self.pool.fetch(
             "SELECT client_id, sender, body, created_at FROM messages WHERE conversation_id = $1 ORDER BY id",
-            uuid.UUID(conversation_id))
+            uuid.UUID(conversation_id),
+        )
         return [Message(r["client_id"], r["sender"], r["body"], r["created_at"]) for r in rows]
 
     async def events(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
             "SELECT at, type, agent_id, data FROM events WHERE conversation_id = $1 ORDER BY id",
-            uuid.UUID(conversation_id))
-        return [{"at": r["at"].isoformat(), "type": r["type"], "agent_id": r["agent_id"],
-                 "data": json.loads(r["data"])} for r in rows]
+            uuid.UUID(conversation_id),
+        )
+        return [
+            {
+                "at": r["at"].isoformat(),
+                "type": r["type"],
+                "agent_id": r["agent_id"],
+                "data": json.loads(r["data"]),
+            }
+            for r in rows
+        ]
 
     # --- state changes (conversation row + audit event in one transaction) ---------------
 
-    async def transition(self, conversation_id: str, event: str, *, actor: int | None = None,
-                         data: Mapping[str, Any] | None = None, **changes: Any) -> None:
+    async def transition(
+        self,
+        conversation_id: str,
+        event: str,
+        *,
+        actor: int | None = None,
+        data: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> None:
         """Apply ``changes`` to the conversation row and append ``event`` (by agent ``actor``), atomically."""
         cid = uuid.UUID(conversation_id)
         sets, args = _set_clause(changes, first_arg=3)
         async with self.pool.acquire() as conn, conn.transaction():
             if sets:
-                await conn.execute(f"UPDATE conversations SET {sets} WHERE id = $1 AND tenant_id = $2",
-                                   cid, self.tenant, *args)
+                await conn.execute(
+                    f"UPDATE conversations SET {sets} WHERE id = $1 AND tenant_id = $2",
+                    cid,
+                    self.tenant,
+                    *args,
+                )
             await self._event(conn, event, cid, actor, dict(data or {}))
 
-    async def record_offer(self, conversation_id: str, agent_id: int, expires_in_s: float,
-                           receipt: Mapping[str, Any]) -> None:
+    async def record_offer(
+        self, conversation_id: str, agent_id: int, expires_in_s: float, receipt: Mapping[str, Any]
+    ) -> None:
         cid = uuid.UUID(conversation_id)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO offers (conversation_id, agent_id, offered_at, expires_at)"
-                " VALUES ($1, $2, now(), now() + make_interval(secs => $3))", cid, agent_id, expires_in_s)
+                " VALUES ($1, $2, now(), now() + make_interval(secs => $3))",
+                cid,
+                agent_id,
+                expires_in_s,
+            )
             await conn.execute("UPDATE conversations SET state = 'offered' WHERE id = $1 AND state = 'queued'", cid)
             await self._event(conn, "routing.offered", cid, agent_id, dict(receipt))
 
@@ -270,25 +259,49 @@ class Store:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE offers SET outcome = $3, decided_at = now()"
-                " WHERE conversation_id = $1 AND agent_id = $2 AND outcome IS NULL", cid, agent_id, outcome)
+                " WHERE conversation_id = $1 AND agent_id = $2 AND outcome IS NULL",
+                cid,
+                agent_id,
+                outcome,
+            )
             if outcome == "accepted":
-                await conn.execute("UPDATE conversations SET state = 'assigned', agent_id = $2, assigned_at = now()"
-                                   " WHERE id = $1", cid, agent_id)
+                await conn.execute(
+                    "UPDATE conversations SET state = 'assigned', agent_id = $2, assigned_at = now() WHERE id = $1",
+                    cid,
+                    agent_id,
+                )
             elif outcome in ("rejected", "timeout"):
                 await conn.execute("UPDATE conversations SET state = 'queued' WHERE id = $1 AND state = 'offered'", cid)
             await self._event(conn, f"offer.{outcome}", cid, agent_id, {})
 
-    async def event(self, type_: str, *, conversation_id: str | None = None, agent_id: int | None = None,
-                    data: Mapping[str, Any] | None = None) -> None:
+    async def event(
+        self,
+        type_: str,
+        *,
+        conversation_id: str | None = None,
+        agent_id: int | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
         async with self.pool.acquire() as conn:
             cid = uuid.UUID(conversation_id) if conversation_id else None
             await self._event(conn, type_, cid, agent_id, dict(data or {}))
 
-    async def _event(self, conn: asyncpg.Connection, type_: str, cid: uuid.UUID | None, agent_id: int | None,
-                     data: dict[str, Any]) -> None:
+    async def _event(
+        self,
+        conn: asyncpg.Connection,
+        type_: str,
+        cid: uuid.UUID | None,
+        agent_id: int | None,
+        data: dict[str, Any],
+    ) -> None:
         await conn.execute(
             "INSERT INTO events (tenant_id, type, conversation_id, agent_id, data) VALUES ($1, $2, $3, $4, $5)",
-            self.tenant, type_, cid, agent_id, json.dumps(data))
+            self.tenant,
+            type_,
+            cid,
+            agent_id,
+            json.dumps(data),
+        )
 
     # --- figures for the queue board -------------------------------------------------------
 
@@ -304,12 +317,17 @@ class Store:
                  avg(extract(epoch FROM c.closed_at - c.assigned_at)) FILTER (WHERE c.closed_at IS NOT NULL) AS aht
                FROM queues q LEFT JOIN conversations c ON c.queue_id = q.id AND c.created_at >= $2
                WHERE q.tenant_id = $1 AND q.active GROUP BY q.name, q.priority ORDER BY q.priority DESC, q.name""",
-            self.tenant, since, sl_threshold_s)
+            self.tenant,
+            since,
+            sl_threshold_s,
+        )
         out = {}
         for r in rows:
             decided = r["answered"] + r["abandoned"]
             out[r["name"]] = {
-                "offered": r["offered"], "answered": r["answered"], "abandoned": r["abandoned"],
+                "offered": r["offered"],
+                "answered": r["answered"],
+                "abandoned": r["abandoned"],
                 "service_level_pct": round(100.0 * r["in_sl"] / decided, 1) if decided else None,
                 "asa_s": round(float(r["asa"]), 1) if r["asa"] is not None else None,
                 "aht_s": round(float(r["aht"]), 1) if r["aht"] is not None else None,
@@ -318,7 +336,8 @@ class Store:
 
 
 def _set_clause(changes: Mapping[str, Any], first_arg: int) -> tuple[str, list[Any]]:
-    parts, args = [], []
+    parts: list[str] = []
+    args: list[Any] = []
     for column, value in changes.items():
         if value == "now()":
             parts.append(f"{column} = now()")

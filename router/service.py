@@ -44,8 +44,9 @@ class RouterConfig:
 class RouterService:
     """Routing for one tenant: arrivals, offers, answers to offers, and freed slots."""
 
-    def __init__(self, store: RouterStore, listener: Listener, config: RouterConfig,
-                 clock_ms: Callable[[], int]) -> None:
+    def __init__(
+        self, store: RouterStore, listener: Listener, config: RouterConfig, clock_ms: Callable[[], int]
+    ) -> None:
         self.store = store
         self.listener = listener
         self.config = config
@@ -171,11 +172,20 @@ class RouterService:
             await self.dispatch_agent(agent_id)
         return state, agent_id
 
-    async def set_status(self, agent_id: str, status: str, *, name: str, queues: Iterable[str],
-                         capacity: Mapping[str, int], reason: str = "") -> Agent | None:
+    async def set_status(
+        self,
+        agent_id: str,
+        status: str,
+        *,
+        name: str,
+        queues: Iterable[str],
+        capacity: Mapping[str, int],
+        reason: str = "",
+    ) -> Agent | None:
         """Set an agent's status; going available offers them work, going away withdraws pending offers."""
-        old = await self.store.set_status(agent_id, status, self.now_ms(), name=name, queues=queues,
-                                          capacity=capacity, reason=reason)
+        old = await self.store.set_status(
+            agent_id, status, self.now_ms(), name=name, queues=queues, capacity=capacity, reason=reason
+        )
         if status != "available":
             for conversation_id in await self.store.offers_of(agent_id):
                 if await self._requeue(conversation_id, agent_id):

@@ -14,8 +14,19 @@ from redis.commands.core import AsyncScript
 from router.keys import Keys
 from router.model import CHANNELS, Agent, Contact
 
-SCRIPTS = ("enqueue", "restore", "offer", "accept", "requeue", "due_offers", "end", "release", "abandon",
-           "transfer", "agent_status")
+SCRIPTS = (
+    "enqueue",
+    "restore",
+    "offer",
+    "accept",
+    "requeue",
+    "due_offers",
+    "end",
+    "release",
+    "abandon",
+    "transfer",
+    "agent_status",
+)
 
 
 def _load_scripts(redis: Redis) -> dict[str, AsyncScript]:
@@ -61,9 +72,17 @@ class RouterStore:
         if not raw:
             return None
         h = {_text(k): _text(v) for k, v in raw.items()}
-        return LiveConversation(h.get("id", conversation_id), h.get("queue", ""), h.get("channel", "chat"),
-                                h.get("state", ""), h.get("agent", ""), int(h.get("enqueued_ms", "0")),
-                                h.get("name", ""), h.get("language", "en"), int(h.get("priority", "0")))
+        return LiveConversation(
+            h.get("id", conversation_id),
+            h.get("queue", ""),
+            h.get("channel", "chat"),
+            h.get("state", ""),
+            h.get("agent", ""),
+            int(h.get("enqueued_ms", "0")),
+            h.get("name", ""),
+            h.get("language", "en"),
+            int(h.get("priority", "0")),
+        )
 
     async def contact(self, conversation_id: str) -> Contact | None:
         """A waiting conversation as the pure core sees it, or None when it is not queued."""
@@ -74,8 +93,14 @@ class RouterStore:
         (state, queue, channel, priority, enq), skip = await pipe.execute()
         if state is None or _text(state) != "queued":
             return None
-        return Contact(conversation_id, _text(queue), _text(channel), int(priority or 0), int(enq or 0),
-                       frozenset(_text(s) for s in skip))
+        return Contact(
+            conversation_id,
+            _text(queue),
+            _text(channel),
+            int(priority or 0),
+            int(enq or 0),
+            frozenset(_text(s) for s in skip),
+        )
 
     async def agents_serving(self, queue: str) -> list[Agent]:
         """Every agent not offline who serves ``queue``."""
@@ -127,8 +152,8 @@ class RouterStore:
 
     async def position(self, queue: str, conversation_id: str) -> int | None:
         """1-based place in the queue, or None when not waiting."""
-        rank = await self.redis.zrank(self.keys.queue(queue), conversation_id)
-        return None if rank is None else int(rank) + 1
+        rank: int | None = await self.redis.zrank(self.keys.queue(queue), conversation_id)  # type: ignore[assignment]
+        return None if rank is None else rank + 1
 
     async def queue_stats(self, queue: str) -> tuple[int, int | None]:
         """(waiting, the oldest waiting contact's arrival in ms or None)."""
@@ -162,22 +187,47 @@ class RouterStore:
     async def enqueue(self, c: LiveConversation, priority: int, score: int) -> int:
         """Queue a new conversation; its 1-based position (0 if Redis already had it)."""
         k = self.keys
-        return int(await self._run("enqueue", [k.conv(c.id), k.queue(c.queue)],
-                                   [c.id, c.queue, c.channel, priority, c.enqueued_ms, score, c.name, c.language]))
+        return int(
+            await self._run(
+                "enqueue",
+                [k.conv(c.id), k.queue(c.queue)],
+                [c.id, c.queue, c.channel, priority, c.enqueued_ms, score, c.name, c.language],
+            )
+        )
 
     async def restore(self, c: LiveConversation, priority: int, score: int) -> bool:
         """Rebuild one conversation's state from PostgreSQL; False if Redis already had it."""
         k = self.keys
         agent_key = k.agent(c.agent_id) if c.agent_id else k.agents()
-        return bool(await self._run("restore", [k.conv(c.id), k.queue(c.queue), agent_key],
-                                    [c.id, c.queue, c.channel, priority, c.enqueued_ms, score, c.name,
-                                     c.language, c.state, c.agent_id]))
+        return bool(
+            await self._run(
+                "restore",
+                [k.conv(c.id), k.queue(c.queue), agent_key],
+                [
+                    c.id,
+                    c.queue,
+                    c.channel,
+                    priority,
+                    c.enqueued_ms,
+                    score,
+                    c.name,
+                    c.language,
+                    c.state,
+                    c.agent_id,
+                ],
+            )
+        )
 
     async def offer(self, contact: Contact, agent_id: str, deadline_ms: int) -> str:
         """Reserve a slot of ``agent_id`` and offer them ``contact``: 'OK' or why not."""
         k = self.keys
-        return _text(await self._run("offer", [k.conv(contact.id), k.agent(agent_id), k.queue(contact.queue),
-                                               k.offers()], [contact.id, agent_id, deadline_ms]))
+        return _text(
+            await self._run(
+                "offer",
+                [k.conv(contact.id), k.agent(agent_id), k.queue(contact.queue), k.offers()],
+                [contact.id, agent_id, deadline_ms],
+            )
+        )
 
     async def accept(self, conversation_id: str, agent_id: str, now_ms: int) -> bool:
         """True if ``agent_id`` held the offer and now has the conversation."""
@@ -188,8 +238,11 @@ class RouterStore:
     async def requeue(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int) -> bool:
         """Put an offered conversation back in its queue (declined or timed out)."""
         k = self.keys
-        r = await self._run("requeue", [k.conv(conversation_id), k.agent(agent_id), k.queue(queue), k.offers(),
-                                        k.skip(conversation_id)], [conversation_id, agent_id, skip_ms])
+        r = await self._run(
+            "requeue",
+            [k.conv(conversation_id), k.agent(agent_id), k.queue(queue), k.offers(), k.skip(conversation_id)],
+            [conversation_id, agent_id, skip_ms],
+        )
         return _text(r) == "OK"
 
     async def due_offers(self, now_ms: int, lease_ms: int, limit: int = 100) -> list[str]:
@@ -215,8 +268,10 @@ class RouterStore:
                 return "gone", ""
             agent_key = k.agent(live.agent_id) if live.agent_id else k.agents()
             state, agent = await self._run(
-                "abandon", [k.conv(conversation_id), k.queue(live.queue), k.offers(), agent_key, k.skip(live.id)],
-                [conversation_id, live.agent_id, now_ms])
+                "abandon",
+                [k.conv(conversation_id), k.queue(live.queue), k.offers(), agent_key, k.skip(live.id)],
+                [conversation_id, live.agent_id, now_ms],
+            )
             if _text(state) != "retry":
                 return _text(state), _text(agent)
         return "retry", ""
@@ -224,19 +279,45 @@ class RouterStore:
     async def transfer(self, conversation_id: str, agent_id: str, queue: str, score: int) -> bool:
         """Move an assigned conversation to ``queue``, freeing the agent's slot."""
         k = self.keys
-        r = await self._run("transfer", [k.conv(conversation_id), k.agent(agent_id), k.queue(queue)],
-                            [conversation_id, agent_id, queue, score])
+        r = await self._run(
+            "transfer",
+            [k.conv(conversation_id), k.agent(agent_id), k.queue(queue)],
+            [conversation_id, agent_id, queue, score],
+        )
         return _text(r) == "OK"
 
-    async def set_status(self, agent_id: str, status: str, now_ms: int, *, name: str, queues: Iterable[str],
-                         capacity: Mapping[str, int], reason: str = "") -> str:
+    async def set_status(
+        self,
+        agent_id: str,
+        status: str,
+        now_ms: int,
+        *,
+        name: str,
+        queues: Iterable[str],
+        capacity: Mapping[str, int],
+        reason: str = "",
+    ) -> str:
         """Set an agent's status and profile; returns the previous status."""
         queues = sorted(queues)
         k = self.keys
         before = _text(await self.redis.hget(k.agent(agent_id), "queues") or "")
         dropped = sorted(set(before.split(",")) - set(queues) - {""})
-        keys = [k.agent(agent_id), k.agents(), *(k.serving(q) for q in queues), *(k.serving(q) for q in dropped)]
-        args = [agent_id, status, now_ms, name, ",".join(queues), json.dumps(dict(capacity)), reason, len(queues)]
+        keys = [
+            k.agent(agent_id),
+            k.agents(),
+            *(k.serving(q) for q in queues),
+            *(k.serving(q) for q in dropped),
+        ]
+        args = [
+            agent_id,
+            status,
+            now_ms,
+            name,
+            ",".join(queues),
+            json.dumps(dict(capacity)),
+            reason,
+            len(queues),
+        ]
         return _text(await self._run("agent_status", keys, args))
 
     async def mark_built(self) -> None:

@@ -76,10 +76,21 @@ async def department(db: asyncpg.Pool, tenant: str) -> str:
 
 def make_settings(server_urls: tuple[str, str], tenant: str, tmp: Path, **overrides: Any) -> Settings:
     port = free_port()
-    base = dict(host="127.0.0.1", port=port, data_dir=tmp, redis_url=server_urls[0], database_url=server_urls[1],
-                public_url=f"http://127.0.0.1:{port}", secret_key="s" * 40, tenant=tenant,
-                twilio_account_sid="AC" + "0" * 32, twilio_auth_token="test-token", node_id=f"test-{port}",
-                agent_grace_s=0.5 * UNIT, citizen_grace_s=1.0 * UNIT)
+    base = dict(
+        host="127.0.0.1",
+        port=port,
+        data_dir=tmp,
+        redis_url=server_urls[0],
+        database_url=server_urls[1],
+        public_url=f"http://127.0.0.1:{port}",
+        secret_key="s" * 40,
+        tenant=tenant,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="test-token",
+        node_id=f"test-{port}",
+        agent_grace_s=0.5 * UNIT,
+        citizen_grace_s=1.0 * UNIT,
+    )
     base.update(overrides)
     return Settings(**base)
 

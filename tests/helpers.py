@@ -37,8 +37,13 @@ class Client:
     @classmethod
     async def connect(cls, url: str, cookie: str | None = None, origin: str | None = None) -> Client:
         headers = {"Cookie": cookie} if cookie else {}
-        ws = await websockets.connect(url, additional_headers=headers, origin=origin,  # type: ignore[arg-type]
-                                      open_timeout=5 * UNIT, max_size=2**22)
+        ws = await websockets.connect(
+            url,
+            additional_headers=headers,
+            origin=origin,  # type: ignore[arg-type]
+            open_timeout=5 * UNIT,
+            max_size=2**22,
+        )
         return cls(ws)
 
     async def send(self, frame: Frame | str | bytes) -> None:

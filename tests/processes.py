@@ -25,12 +25,24 @@ class ContactdProcess:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"contactd-{self.port}.log"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_")}
-        environ.update(CONTACTD_HOST="127.0.0.1", CONTACTD_PORT=str(self.port), CONTACTD_DATA_DIR=str(data_dir),
-                       CONTACTD_PUBLIC_URL=self.base, CONTACTD_SECRET_KEY="p" * 40,
-                       CONTACTD_DEMO_PASSWORD=PASSWORD, **env)
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "contactd", command], env=environ, stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        environ.update(
+            CONTACTD_HOST="127.0.0.1",
+            CONTACTD_PORT=str(self.port),
+            CONTACTD_DATA_DIR=str(data_dir),
+            CONTACTD_PUBLIC_URL=self.base,
+            CONTACTD_SECRET_KEY="p" * 40,
+            CONTACTD_DEMO_PASSWORD=PASSWORD,
+            **env,
+        )
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "contactd", command],
+            env=environ,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def ws(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"

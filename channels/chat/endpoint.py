@@ -56,8 +56,7 @@ class CitizenSession:
         elif self.conversation_id is None:
             raise FrameError("no_chat", "Start or resume a chat first.", frame.get("id"))
         elif kind == "message":
-            echo, new = await self.svc.conversations.citizen_message(self.conversation_id, frame["id"],
-                                                                     frame["text"])
+            echo, new = await self.svc.conversations.citizen_message(self.conversation_id, frame["id"], frame["text"])
             if not new:
                 self.peer.send(echo)  # the sender missed the first echo; nobody else needs it again
         elif kind == "chat.end":
@@ -153,7 +152,7 @@ class Citizens:
         # Every node subscribes to the channel of each citizen connected to it, so
         # no subscriber anywhere means the citizen has not come back.
         channel = self.svc.keys.to_citizen(conversation_id)
-        (_, listeners), = await self.svc.redis.pubsub_numsub(channel)
+        ((_, listeners),) = await self.svc.redis.pubsub_numsub(channel)
         if listeners == 0:
             log.info("citizen did not come back", extra={"conversation_id": conversation_id})
             await self.svc.conversations.citizen_left(conversation_id)
@@ -175,8 +174,12 @@ async def chat_socket(ws: WebSocket) -> None:
     session = CitizenSession(svc, peer)
     svc.metrics.connections.labels("chat").inc()
     try:
-        await serve_frames(peer, chat.CITIZEN_FRAMES, session.handle,
-                           lambda code: svc.metrics.bad_frames.labels("chat", code).inc())
+        await serve_frames(
+            peer,
+            chat.CITIZEN_FRAMES,
+            session.handle,
+            lambda code: svc.metrics.bad_frames.labels("chat", code).inc(),
+        )
     finally:
         svc.metrics.connections.labels("chat").dec()
         await session.close()

@@ -29,11 +29,16 @@ CITIZEN_FRAMES: dict[str, Schema] = {
 }
 
 
-def queued(conversation_id: str, resume_token: str | None, position: int, estimated_wait_s: int | None
-           ) -> dict[str, Any]:
+def queued(
+    conversation_id: str, resume_token: str | None, position: int, estimated_wait_s: int | None
+) -> dict[str, Any]:
     """``chat.queued``: sent on start and again whenever the position changes."""
-    frame: dict[str, Any] = {"type": "chat.queued", "conversation_id": conversation_id, "position": position,
-                             "estimated_wait_s": estimated_wait_s}
+    frame: dict[str, Any] = {
+        "type": "chat.queued",
+        "conversation_id": conversation_id,
+        "position": position,
+        "estimated_wait_s": estimated_wait_s,
+    }
     if resume_token is not None:
         frame["resume_token"] = resume_token
     return frame

@@ -11,7 +11,7 @@ from contactd.auth import current_user, origin_allowed
 from contactd.console_protocol import AGENT_FRAMES, DISPOSITIONS
 from contactd.errors import Conflict
 from contactd.hub import Frame, Peer, serve_frames
-from contactd.store import User
+from contactd.staff import User
 
 CLOSE_UNAUTHORISED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -43,9 +43,16 @@ class AgentSession:
             live = await self.svc.router_store.conversation(cid)
             deadline = int(await self.svc.redis.zscore(self.svc.keys.offers(), cid) or now_ms)
             if live is not None:
-                frames.append({"type": "offer", "conversation_id": cid, "channel": live.channel, "queue": live.queue,
-                               "expires_in_s": max(0, round((deadline - now_ms) / 1000)),
-                               "citizen": {"name": live.name, "language": live.language}})
+                frames.append(
+                    {
+                        "type": "offer",
+                        "conversation_id": cid,
+                        "channel": live.channel,
+                        "queue": live.queue,
+                        "expires_in_s": max(0, round((deadline - now_ms) / 1000)),
+                        "citizen": {"name": live.name, "language": live.language},
+                    }
+                )
         return frames
 
     async def handle(self, kind: str, f: dict[str, Any]) -> None:
@@ -80,7 +87,7 @@ async def agent_socket(ws: WebSocket) -> None:
     if not origin_allowed(ws, svc.settings):
         await ws.close(CLOSE_FORBIDDEN, "origin not allowed")
         return
-    user = await current_user(ws, svc.store)
+    user = await current_user(ws, svc.staff)
     if user is None:
         await ws.close(CLOSE_UNAUTHORISED, "sign in first")
         return
@@ -91,8 +98,12 @@ async def agent_socket(ws: WebSocket) -> None:
     svc.metrics.connections.labels("agent").inc()
     try:
         await session.open()
-        await serve_frames(peer, AGENT_FRAMES, session.handle,
-                           lambda code: svc.metrics.bad_frames.labels("agent", code).inc())
+        await serve_frames(
+            peer,
+            AGENT_FRAMES,
+            session.handle,
+            lambda code: svc.metrics.bad_frames.labels("agent", code).inc(),
+        )
     finally:
         svc.metrics.connections.labels("agent").dec()
         await session.close()

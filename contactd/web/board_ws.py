@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from starlette.websockets import WebSocket
 
+from channels.frames import Schema
 from contactd.auth import current_user, origin_allowed
 from contactd.hub import Peer, serve_frames
 from contactd.web.agent_ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHORISED
 
-BOARD_FRAMES: dict[str, dict[str, object]] = {"ping": {}}
+BOARD_FRAMES: dict[str, Schema] = {"ping": {}}
 
 
 async def board_socket(ws: WebSocket) -> None:
@@ -16,7 +17,7 @@ async def board_socket(ws: WebSocket) -> None:
     if not origin_allowed(ws, svc.settings):
         await ws.close(CLOSE_FORBIDDEN, "origin not allowed")
         return
-    user = await current_user(ws, svc.store)
+    user = await current_user(ws, svc.staff)
     if user is None:
         await ws.close(CLOSE_UNAUTHORISED, "sign in first")
         return

@@ -62,17 +62,20 @@ async def login(request: Request) -> Response:
     try:
         body = await request.json()
     except ValueError:
-        return error(400, "Send JSON: {\"username\": ..., \"password\": ...}")
-    if not isinstance(body, dict) or not isinstance(body.get("username"), str) \
-            or not isinstance(body.get("password"), str):
-        return error(400, "Send JSON: {\"username\": ..., \"password\": ...}")
+        return error(400, 'Send JSON: {"username": ..., "password": ...}')
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("username"), str)
+        or not isinstance(body.get("password"), str)
+    ):
+        return error(400, 'Send JSON: {"username": ..., "password": ...}')
     if len(body["username"]) > 100 or len(body["password"]) > 200:
         return error(401, "Wrong username or password.")
-    user = await authenticate(svc.store, svc.passwords, body["username"], body["password"])
+    user = await authenticate(svc.staff, svc.passwords, body["username"], body["password"])
     if user is None:
         await svc.store.event("auth.failed", data={"username": body["username"][:100]})
         return error(401, "Wrong username or password.")
-    token = await svc.store.create_session(user.id)
+    token = await svc.staff.create_session(user.id)
     await svc.store.event("auth.login", agent_id=user.id)
     response = JSONResponse({"user": user.public()})
     set_session_cookie(response, token, svc.settings)
@@ -83,7 +86,7 @@ async def logout(request: Request) -> Response:
     svc = services(request)
     token = request.cookies.get(COOKIE)
     if token:
-        await svc.store.end_session(token)
+        await svc.staff.end_session(token)
     response = JSONResponse({"ok": True})
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -91,7 +94,7 @@ async def logout(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     svc = services(request)
-    user = await current_user(request, svc.store)
+    user = await current_user(request, svc.staff)
     if user is None:
         return error(401, "Not signed in.")
     return JSONResponse({"user": user.public(), "dispositions": list(DISPOSITIONS)})
@@ -104,7 +107,7 @@ async def queues(request: Request) -> Response:
 async def conversation(request: Request) -> Response:
     """A conversation with its transcript and events: supervisors, admins, or the agent it was assigned to."""
     svc = services(request)
-    user = await current_user(request, svc.store)
+    user = await current_user(request, svc.staff)
     if user is None:
         return error(401, "Not signed in.")
     try:
@@ -113,10 +116,16 @@ async def conversation(request: Request) -> Response:
         return error(404, "No such conversation.")
     if user.role == "agent" and conv.agent_id != user.id:
         return error(404, "No such conversation.")
-    return JSONResponse({
-        "id": conv.id, "channel": conv.channel, "queue": conv.queue, "state": conv.state,
-        "citizen": {"name": conv.citizen_name, "language": conv.language}, "agent_id": conv.agent_id,
-        "queued_at": conv.queued_at.isoformat(),
-        "transcript": [m.frame() for m in await svc.store.transcript(conv.id)],
-        "events": await svc.store.events(conv.id),
-    })
+    return JSONResponse(
+        {
+            "id": conv.id,
+            "channel": conv.channel,
+            "queue": conv.queue,
+            "state": conv.state,
+            "citizen": {"name": conv.citizen_name, "language": conv.language},
+            "agent_id": conv.agent_id,
+            "queued_at": conv.queued_at.isoformat(),
+            "transcript": [m.frame() for m in await svc.store.transcript(conv.id)],
+            "events": await svc.store.events(conv.id),
+        }
+    )

@@ -12,58 +12,164 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
-USER = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
-                                         "role": {"type": "string", "enum": ["agent", "supervisor", "admin"]}},
-        "required": ["id", "name", "role"]}
-MESSAGE = {"type": "object", "properties": {
-    "id": {"type": "string"}, "from": {"type": "string", "enum": ["citizen", "agent", "system"]},
-    "text": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}
+USER = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "role": {"type": "string", "enum": ["agent", "supervisor", "admin"]},
+    },
+    "required": ["id", "name", "role"],
+}
+MESSAGE = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "from": {"type": "string", "enum": ["citizen", "agent", "system"]},
+        "text": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+    },
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
-    "info": {"title": "contactd", "version": __version__,
-             "description": "JSON API of contactd. WebSocket protocols: docs/protocol.md."},
+    "info": {
+        "title": "contactd",
+        "version": __version__,
+        "description": "JSON API of contactd. WebSocket protocols: docs/protocol.md.",
+    },
     "components": {
         "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "contactd_session"}},
         "schemas": {"Error": ERROR, "User": USER, "Message": MESSAGE},
     },
     "paths": {
         "/healthz": {"get": {"summary": "The process runs", "responses": {"200": {"description": "Alive"}}}},
-        "/readyz": {"get": {"summary": "Redis and PostgreSQL answer", "responses": {
-            "200": {"description": "Ready"},
-            "503": _json({"type": "object", "properties": {"failed": {"type": "array", "items": {
-                "type": "string", "enum": ["redis", "postgresql"]}}}}, "Which dependency failed")}}},
+        "/readyz": {
+            "get": {
+                "summary": "Redis and PostgreSQL answer",
+                "responses": {
+                    "200": {"description": "Ready"},
+                    "503": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "failed": {
+                                    "type": "array",
+                                    "items": {"type": "string", "enum": ["redis", "postgresql"]},
+                                }
+                            },
+                        },
+                        "Which dependency failed",
+                    ),
+                },
+            }
+        },
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text format"}}}},
-        "/api/login": {"post": {
-            "summary": "Sign in",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["username", "password"],
-                "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
-            "responses": {
-                "200": _json({"type": "object", "properties": {"user": USER}}, "Signed in; sets the session cookie"),
-                "400": _json(ERROR, "Not a JSON object with username and password"),
-                "401": _json(ERROR, "Wrong username or password")}}},
+        "/api/login": {
+            "post": {
+                "summary": "Sign in",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["username", "password"],
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"user": USER}}, "Signed in; sets the session cookie"
+                    ),
+                    "400": _json(ERROR, "Not a JSON object with username and password"),
+                    "401": _json(ERROR, "Wrong username or password"),
+                },
+            }
+        },
         "/api/logout": {"post": {"summary": "End the session", "responses": {"200": {"description": "Signed out"}}}},
-        "/api/me": {"get": {"summary": "The signed-in user", "security": [{"session": []}], "responses": {
-            "200": _json({"type": "object", "properties": {"user": USER, "dispositions": {
-                "type": "array", "items": {"type": "string"}}}}, "The user"),
-            "401": _json(ERROR, "Not signed in")}}},
-        "/api/queues": {"get": {"summary": "Topics a citizen can choose", "responses": {"200": _json(
-            {"type": "object", "properties": {"queues": {"type": "array", "items": {"type": "object", "properties": {
-                "name": {"type": "string"}, "display_name": {"type": "string"},
-                "display_name_cy": {"type": ["string", "null"]}}}}}}, "Queues")}}},
-        "/api/conversations/{id}": {"get": {
-            "summary": "A conversation with its transcript and events",
-            "description": "Supervisors and admins see any; an agent only those assigned to them.",
-            "security": [{"session": []}],
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string",
-                                                                                     "format": "uuid"}}],
-            "responses": {
-                "200": _json({"type": "object", "properties": {
-                    "id": {"type": "string"}, "channel": {"type": "string"}, "queue": {"type": "string"},
-                    "state": {"type": "string"}, "transcript": {"type": "array", "items": MESSAGE},
-                    "events": {"type": "array", "items": {"type": "object"}}}}, "The conversation"),
-                "401": _json(ERROR, "Not signed in"),
-                "404": _json(ERROR, "No such conversation, or not yours")}}},
+        "/api/me": {
+            "get": {
+                "summary": "The signed-in user",
+                "security": [{"session": []}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "user": USER,
+                                "dispositions": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                        "The user",
+                    ),
+                    "401": _json(ERROR, "Not signed in"),
+                },
+            }
+        },
+        "/api/queues": {
+            "get": {
+                "summary": "Topics a citizen can choose",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "queues": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "name": {"type": "string"},
+                                            "display_name": {"type": "string"},
+                                            "display_name_cy": {"type": ["string", "null"]},
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                        "Queues",
+                    )
+                },
+            }
+        },
+        "/api/conversations/{id}": {
+            "get": {
+                "summary": "A conversation with its transcript and events",
+                "description": "Supervisors and admins see any; an agent only those assigned to them.",
+                "security": [{"session": []}],
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "channel": {"type": "string"},
+                                "queue": {"type": "string"},
+                                "state": {"type": "string"},
+                                "transcript": {"type": "array", "items": MESSAGE},
+                                "events": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                        "The conversation",
+                    ),
+                    "401": _json(ERROR, "Not signed in"),
+                    "404": _json(ERROR, "No such conversation, or not yours"),
+                },
+            }
+        },
     },
 }

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = (b"default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self';"
-       b" script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors ")
+CSP = (
+    b"default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self';"
+    b" script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors "
+)
 COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
 # Departments embed the citizen chat in their own sites (widget.js); staff pages are never framed.
 FRAMABLE = [*COMMON, (b"content-security-policy", CSP + b"*")]

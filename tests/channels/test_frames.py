@@ -39,8 +39,9 @@ def test_an_error_names_the_frame_id_so_the_client_can_match_it() -> None:
 
 
 def test_good_frames_pass_unchanged() -> None:
-    kind, frame = parse_frame('{"type": "chat.start", "queue": "welsh", "name": "Siân", "language": "cy"}',
-                              CITIZEN_FRAMES)
+    kind, frame = parse_frame(
+        '{"type": "chat.start", "queue": "welsh", "name": "Siân", "language": "cy"}', CITIZEN_FRAMES
+    )
     assert kind == "chat.start" and frame["name"] == "Siân"
     kind, frame = parse_frame('{"type": "agent.status", "status": "away", "reason": "lunch"}', AGENT_FRAMES)
     assert (kind, frame["reason"]) == ("agent.status", "lunch")

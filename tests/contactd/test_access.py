@@ -26,8 +26,11 @@ async def test_login_sets_an_httponly_samesite_session_cookie(server: LiveServer
 
 @pytest.mark.parametrize(
     "body",
-    [{"username": "agent1", "password": "wrong"}, {"username": "nobody", "password": PASSWORD},
-     {"username": "agent1", "password": "x" * 500}],
+    [
+        {"username": "agent1", "password": "wrong"},
+        {"username": "nobody", "password": PASSWORD},
+        {"username": "agent1", "password": "x" * 500},
+    ],
 )
 async def test_wrong_credentials_get_401_without_saying_which_part(server: LiveServer, body: dict[str, str]) -> None:
     async with httpx.AsyncClient(base_url=server.base) as c:
@@ -80,10 +83,13 @@ async def test_conversation_api_for_supervisors_and_the_assigned_agent_only(serv
             assert r.status_code == status, user
         body = r.json()
         assert body["state"] == "assigned" and body["queue"] == "general"
-        assert [e["type"] for e in body["events"]] == ["conversation.arrived", "routing.offered", "offer.accepted"]
+        assert [e["type"] for e in body["events"]] == [
+            "conversation.arrived",
+            "routing.offered",
+            "offer.accepted",
+        ]
         receipt = body["events"][1]["data"]
         assert receipt["rule"] == "longest-idle" and receipt["chosen"] == str(body["agent_id"])
         sup = {"Cookie": await login(server.base, "supervisor")}
         assert (await c.get("/api/conversations/not-a-uuid", headers=sup)).status_code == 404
-        assert (await c.get("/api/conversations/00000000-0000-0000-0000-000000000000", headers=sup)
-                ).status_code == 404
+        assert (await c.get("/api/conversations/00000000-0000-0000-0000-000000000000", headers=sup)).status_code == 404

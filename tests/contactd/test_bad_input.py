@@ -23,8 +23,9 @@ from tests.helpers import UNIT, Client, typed
         ('{"type": "agent.status", "status": "asleep"}', "bad_value"),
     ],
 )
-async def test_bad_agent_frames_get_an_error_and_the_socket_stays_usable(server: LiveServer, frame: str,
-                                                                        code: str) -> None:
+async def test_bad_agent_frames_get_an_error_and_the_socket_stays_usable(
+    server: LiveServer, frame: str, code: str
+) -> None:
     agent = await server.agent("agent1", status=None)
     await agent.send(frame)
     error = await agent.expect(typed("error"))
@@ -33,8 +34,7 @@ async def test_bad_agent_frames_get_an_error_and_the_socket_stays_usable(server:
     await agent.expect(typed("agent.state", status="available"))
 
 
-async def test_a_message_for_a_conversation_that_is_not_yours_is_refused(server: LiveServer,
-                                                                        db: asyncpg.Pool) -> None:
+async def test_a_message_for_a_conversation_that_is_not_yours_is_refused(server: LiveServer, db: asyncpg.Pool) -> None:
     owner = await server.agent("agent1")
     citizen, queued = await server.citizen()
     cid = queued["conversation_id"]
@@ -69,8 +69,9 @@ async def test_wrapup_needs_a_known_disposition(server: LiveServer, db: asyncpg.
     assert await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "wrapup"
 
 
-async def test_a_frame_over_64_kib_closes_the_socket_with_1009(server: LiveServer, db: asyncpg.Pool,
-                                                               tenant: str) -> None:
+async def test_a_frame_over_64_kib_closes_the_socket_with_1009(
+    server: LiveServer, db: asyncpg.Pool, tenant: str
+) -> None:
     client = await Client.connect(server.ws("/ws/chat"), origin=server.base)
     await client.send(json.dumps({"type": "chat.start", "queue": "general", "name": "x" * 70_000}))
     with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -88,7 +89,7 @@ async def test_flooding_closes_the_socket_with_1008_and_a_reason(server: LiveSer
         await client.ws.recv()
     assert client.ws.close_code == 1008 and client.ws.close_reason == "too many frames"
     # The flood cost the flooder only: the server still serves others.
-    other, queued = await server.citizen()
+    _, queued = await server.citizen()
     assert queued["position"] == 1
 
 

@@ -43,17 +43,32 @@ async def test_citizen_and_agent_chat_end_to_end(server: LiveServer, db: asyncpg
     state = await agent.expect(lambda f: f.get("type") == "agent.state" and f["load"]["chat"] == 0)
     assert state["status"] == "available"
 
-    row = await db.fetchrow("SELECT state, disposition, notes, ended_by, agent_id FROM conversations WHERE id = $1",
-                            uuid.UUID(cid))
-    assert dict(row) | {"agent_id": None} == {"state": "closed", "disposition": "resolved", "notes": "sorted",
-                                              "ended_by": "agent", "agent_id": None}
-    bodies = await db.fetch("SELECT sender, body FROM messages WHERE conversation_id = $1 ORDER BY id",
-                            uuid.UUID(cid))
+    row = await db.fetchrow(
+        "SELECT state, disposition, notes, ended_by, agent_id FROM conversations WHERE id = $1",
+        uuid.UUID(cid),
+    )
+    assert dict(row) | {"agent_id": None} == {
+        "state": "closed",
+        "disposition": "resolved",
+        "notes": "sorted",
+        "ended_by": "agent",
+        "agent_id": None,
+    }
+    bodies = await db.fetch("SELECT sender, body FROM messages WHERE conversation_id = $1 ORDER BY id", uuid.UUID(cid))
     assert [(r["sender"], r["body"]) for r in bodies] == [
-        ("citizen", "Hello, I need help with my claim"), ("agent", "Of course. Your reference?")]
-    events = [r["type"] for r in await db.fetch(
-        "SELECT type FROM events WHERE conversation_id = $1 ORDER BY id", uuid.UUID(cid))]
-    assert events == ["conversation.arrived", "routing.offered", "offer.accepted", "conversation.ended",
-                      "conversation.closed"]
+        ("citizen", "Hello, I need help with my claim"),
+        ("agent", "Of course. Your reference?"),
+    ]
+    events = [
+        r["type"]
+        for r in await db.fetch("SELECT type FROM events WHERE conversation_id = $1 ORDER BY id", uuid.UUID(cid))
+    ]
+    assert events == [
+        "conversation.arrived",
+        "routing.offered",
+        "offer.accepted",
+        "conversation.ended",
+        "conversation.closed",
+    ]
     await citizen.close()
     await agent.close()

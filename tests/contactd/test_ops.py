@@ -17,7 +17,7 @@ from tests.helpers import typed
 
 async def test_health_metrics_and_openapi(server: LiveServer) -> None:
     agent = await server.agent("agent1")
-    citizen, queued = await server.citizen()
+    _citizen, queued = await server.citizen()
     await agent.expect(typed("offer"))
     await agent.send({"type": "offer.accept", "conversation_id": queued["conversation_id"]})
     await agent.expect(typed("conversation.assigned"))
@@ -26,10 +26,14 @@ async def test_health_metrics_and_openapi(server: LiveServer) -> None:
         ready = await c.get("/readyz")
         assert ready.status_code == 200 and ready.json() == {"status": "ready"}
         metrics = (await c.get("/metrics")).text
-        for line in ('contactd_websocket_connections{endpoint="agent"} 1.0',
-                     'contactd_websocket_connections{endpoint="chat"} 1.0',
-                     "contactd_offers_total 1.0", "contactd_offer_accepts_total 1.0",
-                     'contactd_queue_waiting{queue="general"} 0.0', "contactd_offer_timeouts_total 0.0"):
+        for line in (
+            'contactd_websocket_connections{endpoint="agent"} 1.0',
+            'contactd_websocket_connections{endpoint="chat"} 1.0',
+            "contactd_offers_total 1.0",
+            "contactd_offer_accepts_total 1.0",
+            'contactd_queue_waiting{queue="general"} 0.0',
+            "contactd_offer_timeouts_total 0.0",
+        ):
             assert line in metrics, line
         doc = (await c.get("/openapi.json")).json()
         assert doc["openapi"].startswith("3.") and "/api/login" in doc["paths"]
@@ -49,8 +53,9 @@ async def test_pages_are_served_with_security_headers(server: LiveServer) -> Non
 
 
 @pytest.mark.parametrize("down", ["redis", "postgresql"])
-async def test_readyz_names_the_server_that_is_down(tenant: str, tmp_path: Path, down: str,
-                                                    server_urls: tuple[str, str], department: str) -> None:
+async def test_readyz_names_the_server_that_is_down(
+    tenant: str, tmp_path: Path, down: str, server_urls: tuple[str, str], department: str
+) -> None:
     own = EmbeddedRedis(tmp_path) if down == "redis" else EmbeddedPostgres(tmp_path)
     url = own.start()
     urls = (url, server_urls[1]) if down == "redis" else (server_urls[0], url)
@@ -64,8 +69,9 @@ async def test_readyz_names_the_server_that_is_down(tenant: str, tmp_path: Path,
         await live.stop()
 
 
-async def test_log_lines_about_a_conversation_carry_its_id(server: LiveServer,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+async def test_log_lines_about_a_conversation_carry_its_id(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
     from contactd.logs import JsonFormatter
 
     caplog.set_level(logging.INFO)
@@ -81,6 +87,9 @@ async def test_log_lines_about_a_conversation_carry_its_id(server: LiveServer,
 def test_docker_compose_file_is_valid(tmp_path: Path) -> None:
     compose = Path(__file__).parents[2] / "docker-compose.yml"
     example = compose.parent / "deploy" / "example.env"
-    result = subprocess.run(["docker-compose", "--env-file", str(example), "-f", str(compose), "config", "-q"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["docker-compose", "--env-file", str(example), "-f", str(compose), "config", "-q"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr

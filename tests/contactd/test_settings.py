@@ -56,8 +56,12 @@ def test_serve_needs_a_secret_key_but_the_demo_makes_and_keeps_one(tmp_path: Pat
 
 
 def test_secrets_are_never_printed(tmp_path: Path) -> None:
-    s = read(tmp_path, CONTACTD_TWILIO_AUTH_TOKEN="twilio-secret-token",
-             CONTACTD_DATABASE_URL="postgresql://u:dbpass@h/db", CONTACTD_SMTP_RELAY_URL="smtp://u:mailpass@h:25")
+    s = read(
+        tmp_path,
+        CONTACTD_TWILIO_AUTH_TOKEN="twilio-secret-token",
+        CONTACTD_DATABASE_URL="postgresql://u:dbpass@h/db",
+        CONTACTD_SMTP_RELAY_URL="smtp://u:mailpass@h:25",
+    )
     text = repr(s) + str(s)
     for secret in (KEY, "twilio-secret-token", "dbpass", "mailpass"):
         assert secret not in text
@@ -78,7 +82,13 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
 def test_the_cli_stops_with_one_clear_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_")}
     env.update(CONTACTD_PORT="not-a-port", CONTACTD_DATA_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "contactd", "serve"], env=env, capture_output=True, text=True,
-                            timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "contactd", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["contactd: CONTACTD_PORT must be a whole number, got 'not-a-port'"]

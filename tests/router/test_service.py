@@ -75,9 +75,7 @@ def live(cid: str, queue: str = "general", enqueued: int = T0) -> LiveConversati
     return LiveConversation(cid, queue, "chat", "queued", "", enqueued, "Ann", "en")
 
 
-async def arrive(
-    router: RouterService, clock: Clock, cid: str, queue: str = "general", priority: int = 0
-) -> int:
+async def arrive(router: RouterService, clock: Clock, cid: str, queue: str = "general", priority: int = 0) -> int:
     return await router.arrive(live(cid, queue, clock()), priority)
 
 
@@ -89,9 +87,7 @@ async def status(
     queues: Iterable[str] = ("general",),
     chat: int = 3,
 ) -> None:
-    await router.set_status(
-        agent_id, value, name=agent_id.upper(), queues=queues, capacity={**CAPACITY, "chat": chat}
-    )
+    await router.set_status(agent_id, value, name=agent_id.upper(), queues=queues, capacity={**CAPACITY, "chat": chat})
 
 
 async def chat_load(store: RouterStore, agent_id: str) -> int:

@@ -49,9 +49,7 @@ async def agent_on(
     chat: int = 3,
 ) -> str:
     capacity = {**CAPACITY, "chat": chat}
-    return await store.set_status(
-        agent_id, status, now, name=agent_id.upper(), queues=queues, capacity=capacity
-    )
+    return await store.set_status(agent_id, status, now, name=agent_id.upper(), queues=queues, capacity=capacity)
 
 
 async def offer(

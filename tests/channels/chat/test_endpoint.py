@@ -17,18 +17,29 @@ async def serve(agent: Client, cid: str) -> None:
     await agent.expect(typed("conversation.assigned", conversation_id=cid))
 
 
-async def test_conversation_is_committed_before_the_citizen_is_told_queued(server: LiveServer,
-                                                                         db: asyncpg.Pool) -> None:
+async def test_conversation_is_committed_before_the_citizen_is_told_queued(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
     citizen, queued = await server.citizen("benefits", "Ann", "cy")
-    row = await db.fetchrow("SELECT c.state, c.channel, c.language, z.display_name, q.name FROM conversations c"
-                            " JOIN citizens z ON z.id = c.citizen_id JOIN queues q ON q.id = c.queue_id"
-                            " WHERE c.id = $1", uuid.UUID(queued["conversation_id"]))
-    assert dict(row) == {"state": "queued", "channel": "chat", "language": "cy", "display_name": "Ann",
-                         "name": "benefits"}
+    row = await db.fetchrow(
+        "SELECT c.state, c.channel, c.language, z.display_name, q.name FROM conversations c"
+        " JOIN citizens z ON z.id = c.citizen_id JOIN queues q ON q.id = c.queue_id"
+        " WHERE c.id = $1",
+        uuid.UUID(queued["conversation_id"]),
+    )
+    assert dict(row) == {
+        "state": "queued",
+        "channel": "chat",
+        "language": "cy",
+        "display_name": "Ann",
+        "name": "benefits",
+    }
     await citizen.send({"type": "message", "id": "m1", "text": "Is anyone there?"})
     await citizen.expect(typed("message", id="m1"))
-    assert await db.fetchval("SELECT body FROM messages WHERE conversation_id = $1",
-                             uuid.UUID(queued["conversation_id"])) == "Is anyone there?"
+    assert (
+        await db.fetchval("SELECT body FROM messages WHERE conversation_id = $1", uuid.UUID(queued["conversation_id"]))
+        == "Is anyone there?"
+    )
 
 
 async def test_position_and_estimate_are_resent_when_the_queue_moves(server: LiveServer) -> None:
@@ -87,8 +98,9 @@ async def test_citizen_ends_an_assigned_chat_and_the_agent_wraps_up(server: Live
     assert dict(row) == {"state": "closed", "ended_by": "citizen", "disposition": "no-action"}
 
 
-async def test_citizen_leaving_during_an_offer_withdraws_it_from_the_console(server: LiveServer,
-                                                                           db: asyncpg.Pool) -> None:
+async def test_citizen_leaving_during_an_offer_withdraws_it_from_the_console(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
     agent = await server.agent("agent1")
     citizen, queued = await server.citizen()
     cid = queued["conversation_id"]
@@ -117,7 +129,9 @@ async def test_resume_after_a_reconnect_returns_the_transcript_and_carries_on(se
     assert resumed["conversation_id"] == cid and resumed["state"] == "assigned"
     assert resumed["agent_name"] == "Bethan Jones"
     assert [(m["from"], m["text"]) for m in resumed["transcript"]] == [
-        ("citizen", "before the tunnel"), ("agent", "while you were away")]
+        ("citizen", "before the tunnel"),
+        ("agent", "while you were away"),
+    ]
     await back.send({"type": "message", "id": "c2", "text": "back again"})
     await agent.expect(typed("message", id="c2"))
     await asyncio.sleep(1.5 * UNIT)  # beyond the grace period: the chat was resumed in time, so it stays open
