@@ -47,11 +47,14 @@ class Agents:
         queues, caps = await self.staff.agent_profile(user.id)
         capacity = {**self.default_capacity, **caps}
         agent = await self.router.set_status(
-            str(user.id), status, name=user.name, queues=queues, capacity=capacity, reason=reason
+            str(user.id), status, name=user.name, queues=queues, capacity=capacity, reason=reason, dispatch=False
         )
         await self.store.event("agent.status", agent_id=user.id, data={"status": status, "reason": reason})
         log.info("agent status %s", status, extra={"agent_id": user.id})
+        # The console hears it is available before it hears of the offers that follow.
         await self.push_state(str(user.id))
+        if status == "available":
+            await self.router.dispatch_agent(str(user.id))
         return agent
 
     async def state_frame(self, agent_id: str) -> Frame:

@@ -99,7 +99,7 @@ def routes() -> list[BaseRoute]:
 
 async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
     assert settings.database_url and settings.redis_url, "the CLI fills in embedded server URLs"
-    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20, command_timeout=30)
     stack.push_async_callback(pool.close)
     async with pool.acquire() as conn:
         await migrate(conn)

@@ -58,16 +58,24 @@ class Conversations:
 
     # --- the citizen --------------------------------------------------------------------
 
-    async def start_chat(self, queue: str, name: str, language: str) -> tuple[Conversation, str, int]:
-        """Record a new chat, queue it, and return it with its resume token and position."""
+    async def start_chat(self, queue: str, name: str, language: str) -> tuple[Conversation, str]:
+        """Record a new chat; returns it with its resume token. Route it with ``route`` once the
+        citizen's socket listens for it, so that no frame about it is published before that."""
         token = secrets.token_urlsafe(32)
         conv = await self.store.create_conversation(
             channel="chat", queue=queue, name=name.strip(), language=language, resume_token=token
         )
         self.metrics.contacts.labels("chat", queue).inc()
         log.info("chat started", extra={"conversation_id": conv.id})
-        position = await self.router.arrive(self._live(conv))
-        return conv, token, max(position, 1)
+        return conv, token
+
+    async def enqueue(self, conv: Conversation) -> int:
+        """Put a recorded conversation in its queue; its position. ``dispatch`` then offers it."""
+        return max(await self.router.enqueue(self._live(conv), conv.priority), 1)
+
+    async def dispatch(self, conversation_id: str) -> None:
+        """Offer a queued conversation to the best free agent, if there is one."""
+        await self.router.dispatch_contact(conversation_id)
 
     async def estimate(self, queue: str, position: int) -> int | None:
         """Estimated wait in seconds for ``position`` in ``queue`` (None when nobody serves it)."""

@@ -110,8 +110,10 @@ class Store:
         self, *, channel: str, queue: str, name: str, language: str, resume_token: str | None = None
     ) -> Conversation:
         """Record a new contact and its citizen; raises NotFound for an unknown queue."""
+        # Looked up before taking a connection for the transaction: holding one
+        # connection while waiting for a second deadlocks a busy pool.
+        queue_id = await self.queue_id(queue)
         async with self.pool.acquire() as conn, conn.transaction():
-            queue_id = await self.queue_id(queue)
             citizen = await conn.fetchval(
                 "INSERT INTO citizens (tenant_id, display_name, language) VALUES ($1, $2, $3) RETURNING id",
                 self.tenant,

@@ -52,10 +52,15 @@ class RouterService:
         self.config = config
         self.now_ms = clock_ms
 
+    async def enqueue(self, c: LiveConversation, priority: int = 0) -> int:
+        """Queue a new conversation without offering it yet; returns its position."""
+        position = await self.store.enqueue(c, priority, policy.queue_score(priority, c.enqueued_ms))
+        await self.listener.changed(c.queue)
+        return position
+
     async def arrive(self, c: LiveConversation, priority: int = 0) -> int:
         """Queue a new conversation and try to offer it now; returns its position (0 once offered)."""
-        await self.store.enqueue(c, priority, policy.queue_score(priority, c.enqueued_ms))
-        await self.listener.changed(c.queue)
+        await self.enqueue(c, priority)
         if await self.dispatch_contact(c.id):
             return 0
         return await self.store.position(c.queue, c.id) or 0
@@ -181,8 +186,10 @@ class RouterService:
         queues: Iterable[str],
         capacity: Mapping[str, int],
         reason: str = "",
+        dispatch: bool = True,
     ) -> Agent | None:
-        """Set an agent's status; going available offers them work, going away withdraws pending offers."""
+        """Set an agent's status; going away withdraws pending offers, going available offers them work
+        (unless ``dispatch`` is False: the caller then tells the agent first and calls ``dispatch_agent``)."""
         old = await self.store.set_status(
             agent_id, status, self.now_ms(), name=name, queues=queues, capacity=capacity, reason=reason
         )
@@ -192,7 +199,7 @@ class RouterService:
                     await self.listener.offer_expired(conversation_id, agent_id)
         if old != status:
             await self.listener.changed("")
-        if status == "available":
+        if status == "available" and dispatch:
             await self.dispatch_agent(agent_id)
         return await self.store.agent(agent_id)
 

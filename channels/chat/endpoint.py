@@ -68,15 +68,18 @@ class CitizenSession:
             raise FrameError("already_started", "This socket already has a chat.")
         queue, language = frame["queue"], frame.get("language") or "en"
         try:
-            conv, token, position = await self.svc.conversations.start_chat(queue, frame["name"], language)
+            conv, token = await self.svc.conversations.start_chat(queue, frame["name"], language)
         except NotFound:
             raise FrameError("unknown_queue", f"There is no topic called {queue[:40]!r}.") from None
         self.token = token
+        # Listen first, tell the citizen they are queued, and only then offer the chat,
+        # so that the citizen never hears of an agent before hearing they are queued.
         await self.attach(conv.id, queue)
-        self.waiting = position > 0 and (await self.svc.router_store.conversation(conv.id)).state == "queued"
+        position = await self.svc.conversations.enqueue(conv)
+        self.waiting = True
+        self.svc.citizens.join_queue(self)
         await self.send_position(position)
-        if self.waiting:
-            self.svc.citizens.join_queue(self)
+        await self.svc.conversations.dispatch(conv.id)
 
     async def resume(self, token: str) -> None:
         if self.conversation_id is not None:

@@ -173,3 +173,44 @@ async def test_frames_out_of_order_get_clear_errors(server: LiveServer, db: asyn
     await client.send({"type": "message", "id": "m2", "text": "one more thing"})
     assert (await client.expect(typed("error")))["code"] == "conflict"
     assert await db.fetchval("SELECT count(*) FROM conversations WHERE tenant_id = $1", tenant) == 1
+
+
+async def test_a_burst_of_citizens_is_queued_in_order_of_arrival(server: LiveServer) -> None:
+    """Fifty chats starting at once all get queued (once a burst above the pool size deadlocked)."""
+    clients = [await Client.connect(server.ws("/ws/chat"), origin=server.base) for _ in range(50)]
+    await asyncio.gather(
+        *(c.send({"type": "chat.start", "queue": "general", "name": f"C{i}"}) for i, c in enumerate(clients))
+    )
+    for c in clients:
+        await c.expect(typed("chat.queued"), timeout=10)
+    await clients[-1].maybe(lambda f: False, timeout=1.5)  # arrivals in the same millisecond settle
+    queued = []
+    for c in clients:
+        await c.maybe(lambda f: False, timeout=0.05)
+        queued.append([f for f in c.seen if f["type"] == "chat.queued"][-1])
+    assert sorted(q["position"] for q in queued) == list(range(1, 51))
+    agent = await server.agent("agent1")
+    offers = [await agent.expect(typed("offer")) for _ in range(3)]
+    first_three = {q["conversation_id"] for q in queued if q["position"] <= 3}
+    assert {o["conversation_id"] for o in offers} == first_three
+    for c in clients:
+        await c.close()
+
+
+async def test_the_citizen_hears_queued_before_the_agent_joins(server: LiveServer) -> None:
+    agent = await server.agent("agent1")
+    for i in range(10):
+        citizen, queued = await server.citizen("general", f"C{i}")
+        await agent.expect(typed("offer", conversation_id=queued["conversation_id"]))
+        await agent.send({"type": "offer.accept", "conversation_id": queued["conversation_id"]})
+        await citizen.expect(typed("chat.agent_joined"))
+        citizen.rewind()
+        kinds = [f["type"] for f in citizen.seen]
+        assert kinds.index("chat.queued") < kinds.index("chat.agent_joined")
+        await citizen.send({"type": "chat.end"})
+        await agent.expect(typed("conversation.ended", conversation_id=queued["conversation_id"]))
+        await agent.send(
+            {"type": "wrapup.done", "conversation_id": queued["conversation_id"], "disposition": "resolved"}
+        )
+        await agent.expect(typed("conversation.closed", conversation_id=queued["conversation_id"]))
+        await citizen.close()

@@ -1,0 +1,1 @@
+"""Static assets of the contactd agent console, queue board and citizen chat (served by contactd)."""

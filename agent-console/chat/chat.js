@@ -1,0 +1,258 @@
+// Citizen chat page (/chat/): bilingual English/Welsh web chat over /ws/chat.
+
+import { byId, el, isBusy, fetchQueues } from '/static/dom.js';
+import { createSession, busy } from './session.js';
+
+/** Every UI string, in English and Welsh. Values may use {placeholders} or be functions of vars. */
+const STRINGS = {
+  en: {
+    languageName: 'English',
+    serviceName: 'Chat with us',
+    pageHeading: 'Chat with us',
+    skipLink: 'Skip to main content',
+    startHeading: 'Start a chat',
+    intro: 'Chat online with an adviser. While you wait, we will show your place in the queue.',
+    nameLabel: 'Your name',
+    nameHint: 'The adviser will use this to greet you.',
+    nameMissing: 'Enter your name',
+    queueLabel: 'Topic',
+    queueHint: 'Choose what your question is about.',
+    queuePlaceholder: 'Choose a topic',
+    queueMissing: 'Choose a topic',
+    queuesLoading: 'Loading topics…',
+    queuesUnavailable: 'Sorry, online chat is not available at the moment. Try again later.',
+    languageLabel: 'Language for your chat',
+    privacy: 'Do not share passwords or bank details in this chat.',
+    startButton: 'Start chat',
+    starting: 'Starting…',
+    errorPrefix: 'Error:',
+    chatHeading: 'Your chat',
+    queuePosition: 'You are number {n} in the queue.',
+    estimatedWait: ({ m }) => `Estimated wait: about ${m} ${m === 1 ? 'minute' : 'minutes'}.`,
+    inQueue: 'You are in the queue. An adviser will join you soon.',
+    resuming: 'Reconnecting you to your chat…',
+    agentJoined: '{name} has joined the chat',
+    transcriptLabel: 'Chat messages',
+    you: 'You',
+    adviser: 'Adviser',
+    messageLabel: 'Your message',
+    messageHint: 'Press Enter to send. Press Shift and Enter for a new line.',
+    messageMissing: 'Enter a message',
+    messageRejected: 'Your message could not be sent. It is back in the message box.',
+    sendButton: 'Send',
+    endButton: 'End chat',
+    ending: 'Ending…',
+    pendingHeading: 'Waiting to send',
+    pendingHint: 'You are not connected at the moment. We will send these messages when you are reconnected.',
+    ended: 'The chat has ended.',
+    endedByAgent: 'The adviser ended the chat.',
+    endedByCitizen: 'You ended the chat.',
+    newChat: 'Start a new chat',
+    reconnecting: 'Connection lost. Reconnecting…',
+    notConnected: 'You are not connected at the moment. Try again in a few seconds.',
+    errorGeneric: 'Sorry, something went wrong. Try again.',
+    queueClosed: 'Sorry, this topic is closed at the moment. Try again later or choose another topic.',
+    unknownQueue: 'Sorry, we could not find that topic. Choose another topic.',
+    resumeFailed: 'We could not reconnect you to your last chat. You can start a new chat.',
+  },
+  cy: {
+    languageName: 'Cymraeg',
+    serviceName: 'Sgwrsio â ni',
+    pageHeading: 'Sgwrsio â ni',
+    skipLink: 'Neidio i’r prif gynnwys',
+    startHeading: 'Dechrau sgwrs',
+    intro: 'Sgwrsiwch ar-lein ag ymgynghorydd. Tra byddwch yn aros, byddwn yn dangos eich lle yn y ciw.',
+    nameLabel: 'Eich enw',
+    nameHint: 'Bydd yr ymgynghorydd yn defnyddio hwn i’ch cyfarch.',
+    nameMissing: 'Rhowch eich enw',
+    queueLabel: 'Pwnc',
+    queueHint: 'Dewiswch beth yw testun eich cwestiwn.',
+    queuePlaceholder: 'Dewiswch bwnc',
+    queueMissing: 'Dewiswch bwnc',
+    queuesLoading: 'Wrthi’n llwytho pynciau…',
+    queuesUnavailable: 'Mae’n ddrwg gennym, nid yw sgwrsio ar-lein ar gael ar hyn o bryd. Rhowch gynnig arall arni yn nes ymlaen.',
+    languageLabel: 'Iaith eich sgwrs',
+    privacy: 'Peidiwch â rhannu cyfrineiriau na manylion banc yn y sgwrs hon.',
+    startButton: 'Dechrau sgwrs',
+    starting: 'Wrthi’n dechrau…',
+    errorPrefix: 'Gwall:',
+    chatHeading: 'Eich sgwrs',
+    queuePosition: 'Rydych yn rhif {n} yn y ciw.',
+    estimatedWait: 'Amser aros amcangyfrifedig: tua {m} munud.',
+    inQueue: 'Rydych yn y ciw. Bydd ymgynghorydd yn ymuno â chi cyn bo hir.',
+    resuming: 'Wrthi’n eich ailgysylltu â’ch sgwrs…',
+    agentJoined: 'Mae {name} wedi ymuno â’r sgwrs',
+    transcriptLabel: 'Negeseuon y sgwrs',
+    you: 'Chi',
+    adviser: 'Ymgynghorydd',
+    messageLabel: 'Eich neges',
+    messageHint: 'Pwyswch Enter i anfon. Pwyswch Shift ac Enter i ddechrau llinell newydd.',
+    messageMissing: 'Rhowch neges',
+    messageRejected: 'Nid oedd modd anfon eich neges. Mae hi yn ôl yn y blwch neges.',
+    sendButton: 'Anfon',
+    endButton: 'Gorffen sgwrs',
+    ending: 'Wrthi’n gorffen…',
+    pendingHeading: 'Yn aros i’w hanfon',
+    pendingHint: 'Nid ydych wedi’ch cysylltu ar hyn o bryd. Byddwn yn anfon y negeseuon hyn pan fyddwch wedi ailgysylltu.',
+    ended: 'Mae’r sgwrs wedi dod i ben.',
+    endedByAgent: 'Daeth yr ymgynghorydd â’r sgwrs i ben.',
+    endedByCitizen: 'Daethoch â’r sgwrs i ben.',
+    newChat: 'Dechrau sgwrs newydd',
+    reconnecting: 'Collwyd y cysylltiad. Wrthi’n ailgysylltu…',
+    notConnected: 'Nid ydych wedi’ch cysylltu ar hyn o bryd. Rhowch gynnig arall arni ymhen ychydig eiliadau.',
+    errorGeneric: 'Mae’n ddrwg gennym, aeth rhywbeth o’i le. Rhowch gynnig arall arni.',
+    queueClosed: 'Mae’n ddrwg gennym, mae’r pwnc hwn ar gau ar hyn o bryd. Rhowch gynnig arall arni yn nes ymlaen neu dewiswch bwnc arall.',
+    unknownQueue: 'Mae’n ddrwg gennym, nid oeddem yn gallu dod o hyd i’r pwnc hwnnw. Dewiswch bwnc arall.',
+    resumeFailed: 'Nid oeddem yn gallu eich ailgysylltu â’ch sgwrs ddiwethaf. Gallwch ddechrau sgwrs newydd.',
+  },
+};
+
+const LANG_KEY = 'contactd.chat.language';
+
+const state = {
+  lang: 'en',
+  phase: 'start', // start | resuming | queued | assigned | ended
+  queues: [],
+  socket: null,
+  connected: false,
+  resuming: false,
+  pendingStart: null,
+  agentName: null,
+  lastQueued: null,
+  endedBy: null,
+  errorKey: null,
+  pending: new Map(), // id -> text, sent but not yet echoed by the server
+};
+
+function t(key, vars = {}) {
+  const value = STRINGS[state.lang]?.[key] ?? STRINGS.en[key] ?? key;
+  if (typeof value === 'function') return value(vars);
+  return value.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+}
+
+const storage = {
+  get(key) { try { return sessionStorage.getItem(key); } catch { return null; } },
+  set(key, value) { try { sessionStorage.setItem(key, value); } catch { /* storage blocked: keep going */ } },
+  remove(key) { try { sessionStorage.removeItem(key); } catch { /* ignore */ } },
+};
+
+const session = createSession({ state, t, storage, showError });
+
+init();
+
+function init() {
+  const params = new URLSearchParams(location.search);
+  if (params.has('embed')) document.body.classList.add('is-embedded');
+  // The user's own choice (this tab) wins over the page's hint (?lang=cy from the widget).
+  const wanted = storage.get(LANG_KEY) || params.get('lang') || document.documentElement.lang;
+  state.lang = wanted && wanted.startsWith('cy') ? 'cy' : 'en';
+  byId('language').value = state.lang;
+  bindEvents();
+  session.restore();
+  applyLanguage();
+  loadQueues();
+}
+
+function bindEvents() {
+  byId('language-toggle').addEventListener('click', toggleLanguage);
+  byId('start-form').addEventListener('submit', onStartSubmit);
+  byId('message-form').addEventListener('submit', (event) => { event.preventDefault(); session.sendMessage(); });
+  byId('message-input').addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    session.sendMessage();
+  });
+  byId('end-button').addEventListener('click', session.endChat);
+  byId('new-chat-button').addEventListener('click', session.newChat);
+}
+
+/* ---------- language ---------- */
+
+function toggleLanguage() {
+  state.lang = state.lang === 'en' ? 'cy' : 'en';
+  storage.set(LANG_KEY, state.lang);
+  if (state.phase === 'start') byId('language').value = state.lang;
+  applyLanguage();
+}
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang;
+  document.title = t('pageHeading');
+  for (const node of document.querySelectorAll('[data-i18n]')) {
+    node.textContent = t(node.dataset.i18n, { name: node.dataset.i18nName });
+  }
+  const other = state.lang === 'en' ? 'cy' : 'en';
+  const toggle = byId('language-toggle');
+  toggle.textContent = STRINGS[other].languageName;
+  toggle.lang = other;
+  renderQueueOptions();
+  session.relabel();
+  if (state.errorKey) showError(t(state.errorKey), state.errorKey);
+  for (const field of ['name', 'queue']) {
+    const error = byId(`${field}-error`);
+    if (error.dataset.key) setFieldError(field, error.dataset.key);
+  }
+  for (const button of document.querySelectorAll('[data-busy-key][aria-disabled="true"]')) {
+    button.textContent = t(button.dataset.busyKey);
+  }
+}
+
+/* ---------- start ---------- */
+
+async function loadQueues() {
+  state.queues = await fetchQueues();
+  renderQueueOptions();
+  if (state.queues.length === 0) showError(t('queuesUnavailable'), 'queuesUnavailable');
+}
+
+function renderQueueOptions() {
+  const select = byId('queue');
+  const chosen = select.value;
+  if (state.queues.length === 0) return;
+  const label = (q) => (state.lang === 'cy' && q.display_name_cy) || q.display_name || q.name;
+  select.replaceChildren(
+    el('option', { value: '', text: t('queuePlaceholder') }),
+    ...state.queues.map((q) => el('option', { value: q.name, text: label(q) })),
+  );
+  select.value = chosen;
+}
+
+function onStartSubmit(event) {
+  event.preventDefault();
+  const button = byId('start-button');
+  if (isBusy(button)) return;
+  const name = byId('name').value.trim();
+  const queue = byId('queue').value;
+  setFieldError('name', name ? null : 'nameMissing');
+  setFieldError('queue', queue ? null : 'queueMissing');
+  if (!name || !queue) {
+    byId(name ? 'queue' : 'name').focus();
+    return;
+  }
+  showError('');
+  busy(button, 'starting', t);
+  session.start({ type: 'chat.start', queue, name, language: byId('language').value });
+}
+
+function setFieldError(field, key) {
+  const error = byId(`${field}-error`);
+  const input = byId(field);
+  error.replaceChildren();
+  if (key) {
+    error.dataset.key = key;
+    error.append(el('span', { class: 'visually-hidden', text: `${t('errorPrefix')} ` }), t(key));
+    input.setAttribute('aria-invalid', 'true');
+  } else {
+    delete error.dataset.key;
+    input.removeAttribute('aria-invalid');
+  }
+  byId(`${field}-group`).classList.toggle('form-group--error', Boolean(key));
+}
+
+/** Shows an error in #chat-error; key lets it be re-translated. Empty text clears it. */
+function showError(text, key = null) {
+  state.errorKey = text ? key : null;
+  const box = byId('chat-error');
+  if (box.textContent !== text) box.textContent = text;
+}
+

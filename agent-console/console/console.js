@@ -1,0 +1,131 @@
+// Agent console: sign-in, status, offers and conversations over /ws/agent.
+
+import { byId, createAnnouncer, fetchQueues } from '/static/dom.js';
+import { startAuth, fetchMe } from '/static/auth.js';
+import { openSocket, showConnectionState } from '/static/ws.js';
+import { createOffers } from './offers.js';
+import { createConversations } from './conversations.js';
+
+const STATUS_LABELS = { available: 'Available', away: 'Away', offline: 'Offline' };
+const DEFAULT_DISPOSITIONS = ['resolved', 'follow-up', 'referred', 'no-action'];
+const BASE_TITLE = document.title;
+
+const announce = createAnnouncer(byId('announcer'));
+const announcePolite = createAnnouncer(byId('polite-announcer'));
+
+let socket = null;
+let offers = null;
+let conversations = null;
+let currentStatus = null;
+let requestedStatus = null;
+
+startAuth({ appView: 'console', onSignedIn: start, onSignOut: () => socket?.close() });
+
+async function start(me) {
+  const queueList = await fetchQueues();
+  const labels = new Map(queueList.map((q) => [q.name, q.display_name || q.name]));
+  const queueLabel = (name) => labels.get(name) || name || 'Unknown queue';
+  const ctx = {
+    send, announce, announcePolite, showError, queueLabel,
+    queues: queueList.map((q) => ({ name: q.name, label: queueLabel(q.name) })),
+    dispositions: Array.isArray(me.dispositions) && me.dispositions.length ? me.dispositions : DEFAULT_DISPOSITIONS,
+    onCountChange: updateTitle,
+  };
+  offers = createOffers(byId('offers'), byId('offers-empty'), ctx);
+  conversations = createConversations(byId('conversations'), byId('conversations-empty'), ctx);
+  byId('status-select').addEventListener('change', onStatusChosen);
+  socket = openSocket('/ws/agent', { onMessage: handleFrame, onStatus: onSocketStatus, onOpen: sendRequestedStatus });
+}
+
+function send(frame) {
+  return Boolean(socket?.send(frame));
+}
+
+const HANDLERS = {
+  'agent.state': renderAgentState,
+  offer: (f) => offers.add(f),
+  'offer.withdrawn': (f) => offers.withdraw(f),
+  'conversation.assigned': onAssigned,
+  message: (f) => conversations.message(f),
+  'conversation.ended': (f) => conversations.ended(f),
+  'conversation.closed': (f) => conversations.closed(f),
+  error: handleError,
+};
+
+/** A new or re-sent conversation. If the agent just accepted it from the keyboard, go to its reply box. */
+function onAssigned(frame) {
+  const fromOffer = offers.remove(frame.conversation_id, { moveFocus: false });
+  conversations.assign(frame);
+  if (fromOffer) conversations.focusInput(frame.conversation_id);
+}
+
+function handleFrame(frame) {
+  const handler = HANDLERS[frame.type];
+  if (handler) handler(frame);
+}
+
+function onSocketStatus(state, attempt) {
+  showConnectionState(byId('connection-banner'), state, 'Connection lost. Reconnecting…');
+  if (state === 'open') showError('');
+  // Repeated failures may mean the session has expired: check, and go back to sign-in if so.
+  if (state === 'reconnecting' && attempt >= 3) {
+    fetchMe().then((me) => { if (me === null) location.reload(); }).catch(() => {});
+  }
+}
+
+function onStatusChosen(event) {
+  requestedStatus = event.target.value;
+  if (!sendRequestedStatus()) {
+    announcePolite('You are not connected yet. Your status will be changed when you are connected.');
+  }
+}
+
+/** Sends a status the agent chose that the server has not confirmed yet (also after reconnecting). */
+function sendRequestedStatus() {
+  if (!requestedStatus) return true;
+  return send({ type: 'agent.status', status: requestedStatus });
+}
+
+function renderAgentState(frame) {
+  const status = frame.status;
+  const label = STATUS_LABELS[status] || status || 'Unknown';
+  const changedByServer = currentStatus && status !== currentStatus && status !== requestedStatus;
+  currentStatus = status;
+  if (status === requestedStatus) requestedStatus = null;
+  byId('status-text').textContent = label;
+  byId('status-summary').dataset.status = status;
+  const select = byId('status-select');
+  if (STATUS_LABELS[status]) select.value = requestedStatus || status;
+  const load = Number(frame.load?.chat ?? 0);
+  const capacity = Number(frame.capacity?.chat ?? 0);
+  byId('load-text').textContent = `Chats: ${load} of ${capacity}`;
+  if (changedByServer) announcePolite(`Your status is now ${label}.`);
+}
+
+function handleError(frame) {
+  const text = frame.message || `Something went wrong (${frame.code || 'unknown error'}).`;
+  if (frame.id && conversations?.messageFailed(frame.id, frame.message)) return;
+  offers?.resetBusy();
+  conversations?.resetBusy();
+  requestedStatus = null;
+  if (currentStatus) byId('status-select').value = currentStatus;
+  showError(text);
+}
+
+/** Shows an error in the alert area (empty text clears it). */
+function showError(text) {
+  const dismiss = byId('console-error-dismiss');
+  byId('console-error-box').hidden = !text;
+  byId('console-error').textContent = text;
+  if (!dismiss.dataset.bound) {
+    dismiss.dataset.bound = 'true';
+    dismiss.addEventListener('click', () => {
+      showError('');
+      byId('console').focus();
+    });
+  }
+}
+
+function updateTitle(offerCount) {
+  document.title = offerCount > 0 ? `(${offerCount}) New chat offer – ${BASE_TITLE}` : BASE_TITLE;
+}
