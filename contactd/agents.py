@@ -17,6 +17,10 @@ log = logging.getLogger("contactd.agents")
 NODE_TTL_S = 15
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class Agents:
     """Agent status and presence for one tenant, on this node."""
 
@@ -95,16 +99,23 @@ class Agents:
     async def heartbeat(self) -> None:
         """Mark this node alive, and take offline the agents whose only node has died."""
         await self.redis.set(self.keys.node(self.node_id), "1", ex=NODE_TTL_S)
-        for agent in await self.router.store.all_agents():
-            key = self.keys.sockets(agent.id)
-            nodes = [n.decode() if isinstance(n, bytes) else n for n in await self.redis.hkeys(key)]
-            alive = [n for n in nodes if n == self.node_id or await self.redis.exists(self.keys.node(n))]
-            for dead in set(nodes) - set(alive):
-                await self.redis.hdel(key, dead)
-            if nodes and not alive:
-                user = await self.staff.user_by_id(int(agent.id))
-                if user is not None:
-                    await self.set_status(user, "offline", "node lost")
+        ids = await self.router.store.agent_ids()
+        pipe = self.redis.pipeline(transaction=False)
+        for agent_id in ids:
+            pipe.hkeys(self.keys.sockets(agent_id))
+        nodes_of = {a: {_text(n) for n in nodes} for a, nodes in zip(ids, await pipe.execute(), strict=True)}
+        nodes = sorted(set().union(*nodes_of.values()) - {self.node_id})
+        pipe = self.redis.pipeline(transaction=False)
+        for node in nodes:
+            pipe.exists(self.keys.node(node))
+        dead = {n for n, alive in zip(nodes, await pipe.execute(), strict=True) if not alive}
+        for agent_id, agent_nodes in nodes_of.items():
+            if not agent_nodes & dead:
+                continue
+            await self.redis.hdel(self.keys.sockets(agent_id), *(agent_nodes & dead))
+            user = await self.staff.user_by_id(int(agent_id))
+            if user is not None and not agent_nodes - dead:
+                await self.set_status(user, "offline", "node lost")
 
     async def reassert(self) -> None:
         """After Redis was emptied: re-register the agents connected to this node, with their status."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -16,10 +17,15 @@ COOKIE = "contactd_session"
 
 
 class Passwords:
-    """argon2id hashing (argon2-cffi's RFC 9106 low-memory profile)."""
+    """argon2id hashing (argon2-cffi's RFC 9106 low-memory profile: 64 MiB and tens of ms per hash).
+
+    ``check`` and ``make`` run in worker threads (argon2-cffi releases the GIL),
+    at most two at a time so that a burst of sign-ins costs bounded memory.
+    """
 
     def __init__(self) -> None:
         self.hasher = PasswordHasher()
+        self._slots = asyncio.Semaphore(2)
         # Verifying against a real hash when the user is unknown keeps the
         # answer's timing from telling which usernames exist.
         self._dummy = self.hasher.hash("not a real password")
@@ -36,15 +42,26 @@ class Passwords:
     def needs_rehash(self, stored: str) -> bool:
         return self.hasher.check_needs_rehash(stored)
 
+    async def check(self, stored: str | None, password: str) -> bool:
+        async with self._slots:
+            return await asyncio.to_thread(self.verify, stored, password)
+
+    async def make(self, password: str) -> str:
+        async with self._slots:
+            return await asyncio.to_thread(self.hash, password)
+
 
 async def authenticate(staff: Staff, passwords: Passwords, username: str, password: str) -> User | None:
-    """The user if the password is theirs, else None (same work either way)."""
+    """The user if the password is theirs, else None (same work either way).
+
+    argon2 is deliberately slow; it runs off the event loop so that sign-ins never stall live chats.
+    """
     user = await staff.user_by_username(username)
-    if not passwords.verify(user.password_hash if user else None, password):
+    if not await passwords.check(user.password_hash if user else None, password):
         return None
     assert user is not None
     if passwords.needs_rehash(user.password_hash):
-        await staff.set_password_hash(user.id, passwords.hash(password))
+        await staff.set_password_hash(user.id, await passwords.make(password))
     return user
 
 

@@ -77,12 +77,16 @@ class Conversations:
         """Offer a queued conversation to the best free agent, if there is one."""
         await self.router.dispatch_contact(conversation_id)
 
-    async def estimate(self, queue: str, position: int) -> int | None:
-        """Estimated wait in seconds for ``position`` in ``queue`` (None when nobody serves it)."""
+    async def estimator(self, queue: str) -> Callable[[int], int | None]:
+        """Estimated wait in seconds by position in ``queue`` (None when nobody serving it is available).
+
+        Reads the queue's agents once, so that many positions cost one read.
+        """
         agents = await self.router.store.agents_serving(queue)
-        available = [a for a in agents if a.status == "available"]
+        available = [a for a in agents if a.status == "available" and queue in a.queues]
         per_agent = max((a.capacity.get("chat", 0) for a in available), default=0)
-        return policy.estimated_wait_s(position, len(available), self.handle_time_s.get(queue, 180.0), per_agent)
+        handle_s = self.handle_time_s.get(queue, 180.0)
+        return lambda position: policy.estimated_wait_s(position, len(available), handle_s, per_agent)
 
     async def citizen_message(self, conversation_id: str, client_id: str, text: str) -> tuple[Frame, bool]:
         """Store a citizen's message once; deliver it to the agent if assigned. Returns (echo, new)."""

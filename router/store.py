@@ -86,21 +86,27 @@ class RouterStore:
 
     async def contact(self, conversation_id: str) -> Contact | None:
         """A waiting conversation as the pure core sees it, or None when it is not queued."""
+        return (await self.contacts([conversation_id]))[0]
+
+    async def contacts(self, ids: list[str]) -> list[Contact | None]:
+        """Several conversations as the pure core sees them (None for those not queued), in one round trip."""
         k = self.keys
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(k.conv(conversation_id), "state", "queue", "channel", "priority", "enqueued_ms")
-        pipe.smembers(k.skip(conversation_id))
-        (state, queue, channel, priority, enq), skip = await pipe.execute()
-        if state is None or _text(state) != "queued":
-            return None
-        return Contact(
-            conversation_id,
-            _text(queue),
-            _text(channel),
-            int(priority or 0),
-            int(enq or 0),
-            frozenset(_text(s) for s in skip),
-        )
+        for conversation_id in ids:
+            pipe.hmget(k.conv(conversation_id), "state", "queue", "channel", "priority", "enqueued_ms")
+            pipe.smembers(k.skip(conversation_id))
+        replies = await pipe.execute()
+        found: list[Contact | None] = []
+        for n, conversation_id in enumerate(ids):
+            (state, queue, channel, priority, enq), skip = replies[2 * n], replies[2 * n + 1]
+            if state is None or _text(state) != "queued":
+                found.append(None)
+                continue
+            skipped = frozenset(_text(s) for s in skip)
+            found.append(
+                Contact(conversation_id, _text(queue), _text(channel), int(priority or 0), int(enq or 0), skipped)
+            )
+        return found
 
     async def agents_serving(self, queue: str) -> list[Agent]:
         """Every agent not offline who serves ``queue``."""
@@ -124,10 +130,13 @@ class RouterStore:
         found = await self.agents([agent_id])
         return found[0] if found else None
 
+    async def agent_ids(self) -> list[str]:
+        """Ids of every agent who is not offline."""
+        return [_text(i) for i in await self.redis.zrange(self.keys.agents(), 0, -1)]
+
     async def all_agents(self) -> list[Agent]:
         """Every agent who is not offline."""
-        ids = [_text(i) for i in await self.redis.zrange(self.keys.agents(), 0, -1)]
-        return await self.agents(ids)
+        return await self.agents(await self.agent_ids())
 
     async def agent_names(self, ids: Iterable[str]) -> dict[str, tuple[str, str, int]]:
         """id -> (name, status, since ms) for the queue board."""
@@ -147,13 +156,19 @@ class RouterStore:
         for q in queues:
             pipe.zrange(self.keys.queue(q), 0, depth - 1)
         ids = [_text(i) for found in await pipe.execute() for i in found]
-        contacts = [await self.contact(i) for i in ids]
-        return [c for c in contacts if c is not None]
+        return [c for c in await self.contacts(ids) if c is not None]
 
     async def position(self, queue: str, conversation_id: str) -> int | None:
         """1-based place in the queue, or None when not waiting."""
         rank: int | None = await self.redis.zrank(self.keys.queue(queue), conversation_id)  # type: ignore[assignment]
         return None if rank is None else rank + 1
+
+    async def positions(self, queue: str, conversation_ids: list[str]) -> list[int | None]:
+        """1-based places of several conversations in ``queue`` (None for those not waiting), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for conversation_id in conversation_ids:
+            pipe.zrank(self.keys.queue(queue), conversation_id)
+        return [None if r is None else int(r) + 1 for r in await pipe.execute()]
 
     async def queue_stats(self, queue: str) -> tuple[int, int | None]:
         """(waiting, the oldest waiting contact's arrival in ms or None)."""

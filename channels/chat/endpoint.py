@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -78,7 +79,7 @@ class CitizenSession:
         position = await self.svc.conversations.enqueue(conv)
         self.waiting = True
         self.svc.citizens.join_queue(self)
-        await self.send_position(position)
+        self.send_position(position, await self.svc.conversations.estimator(queue))
         await self.svc.conversations.dispatch(conv.id)
 
     async def resume(self, token: str) -> None:
@@ -94,25 +95,17 @@ class CitizenSession:
         if frame["state"] == "queued":
             self.waiting = True
             self.svc.citizens.join_queue(self)
-            await self.refresh_position()
+            await self.svc.citizens.refresh(self.queue)
         self.ended = frame["state"] == "ended"
 
     async def attach(self, conversation_id: str, queue: str) -> None:
         self.conversation_id, self.queue = conversation_id, queue
         await self.svc.hub.subscribe(self.svc.keys.to_citizen(conversation_id), self.deliver)
 
-    async def send_position(self, position: int) -> None:
+    def send_position(self, position: int, estimate: Callable[[int], int | None]) -> None:
         assert self.conversation_id is not None
         self.position = position
-        estimate = await self.svc.conversations.estimate(self.queue, position)
-        self.peer.send(chat.queued(self.conversation_id, self.token, position, estimate))
-
-    async def refresh_position(self) -> None:
-        if not self.waiting or self.conversation_id is None:
-            return
-        position = await self.svc.router_store.position(self.queue, self.conversation_id)
-        if position is not None and position != self.position:
-            await self.send_position(position)
+        self.peer.send(chat.queued(self.conversation_id, self.token, position, estimate(position)))
 
     async def close(self) -> None:
         self.svc.citizens.leave_queue(self)
@@ -139,11 +132,17 @@ class Citizens:
         self.by_queue[s.queue].discard(s)
 
     async def refresh(self, queue: str) -> None:
-        """Re-send positions that changed in ``queue`` ('' = every queue)."""
-        queues = [queue] if queue else list(self.by_queue)
-        for q in queues:
-            for s in list(self.by_queue.get(q, ())):
-                await s.refresh_position()
+        """Re-send positions that changed in ``queue`` ('' = every queue): one read per queue, not per citizen."""
+        for q in [queue] if queue else list(self.by_queue):
+            sessions = [s for s in self.by_queue.get(q, ()) if s.waiting and s.conversation_id]
+            if not sessions:
+                continue
+            positions = await self.svc.router_store.positions(q, [s.conversation_id for s in sessions])
+            moved = [(s, p) for s, p in zip(sessions, positions, strict=True) if p is not None and p != s.position]
+            if moved:
+                estimate = await self.svc.conversations.estimator(q)
+                for s, p in moved:
+                    s.send_position(p, estimate)
 
     def watch_for_return(self, conversation_id: str) -> None:
         task = asyncio.create_task(self._leave_unless_back(conversation_id))

@@ -1,0 +1,27 @@
+"""What a person does on the staff pages, written once for the browser tests."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.async_api import Page, expect
+
+from tests.helpers import PASSWORD, UNIT
+
+
+async def sign_in(page: Page, path: str, username: str, password: str = PASSWORD) -> None:
+    """Open ``path`` and sign in with the keyboard only: type, Tab, type, Enter."""
+    await page.goto(path)
+    await expect(page.locator("form#login-form")).to_be_visible()
+    await page.locator("#username").focus()
+    await page.keyboard.type(username)
+    await page.keyboard.press("Tab")
+    await expect(page.locator("#password")).to_be_focused()
+    await page.keyboard.type(password)
+    await page.keyboard.press("Enter")
+
+
+async def seconds_until(page: Page, script: str, since: float, limit_s: float) -> float:
+    """Seconds from ``since`` (time.monotonic) until ``script`` (a JS expression) is true, polled every 20 ms."""
+    await page.wait_for_function(f"() => {script}", polling=20, timeout=limit_s * 1000 * UNIT)
+    return time.monotonic() - since

@@ -1,0 +1,105 @@
+"""The citizen chat page in a real browser, with a protocol-level agent on the other side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Locator, Page, expect
+
+from tests.conftest import LiveServer
+from tests.helpers import Client, typed
+
+pytestmark = pytest.mark.browser
+
+
+async def start_chat(page: Page, name: str = "Ann Page", topic: str = "General enquiries") -> None:
+    await page.goto("/chat/")
+    await page.locator("#queue").select_option(label=topic)
+    await page.locator("#name").fill(name)
+    await page.locator("#start-button").click()
+    await expect(page.locator("#chat-section")).to_be_visible()
+
+
+def transcript_lines(page: Page, sender: str) -> Locator:
+    return page.locator(f'#transcript [data-testid="message"][data-from="{sender}"]')
+
+
+async def agent_takes_chat(server: LiveServer, name: str) -> tuple[Client, str]:
+    """agent1 signs in (protocol level), gets the citizen's offer and accepts it."""
+    agent = await server.agent("agent1")
+    offer = await agent.expect(typed("offer"))
+    assert offer["citizen"]["name"] == name and offer["queue"] == "general"
+    cid = offer["conversation_id"]
+    await agent.send({"type": "offer.accept", "conversation_id": cid})
+    await agent.expect(typed("conversation.assigned", conversation_id=cid))
+    return agent, cid
+
+
+async def reply(page: Page, text: str) -> None:
+    """The citizen types in the message box and presses Enter."""
+    await page.locator("#message-input").fill(text)
+    await page.locator("#message-input").press("Enter")
+
+
+async def test_citizen_waits_chats_with_an_agent_and_is_told_it_ended(
+    server: LiveServer, page: Page, artifacts: Path
+) -> None:
+    await start_chat(page)
+    await expect(page.locator("#queue-status")).to_have_text("You are number 1 in the queue.")
+
+    agent, cid = await agent_takes_chat(server, "Ann Page")
+    await expect(transcript_lines(page, "system")).to_have_text(["Alex Morgan has joined the chat"])
+    await expect(page.locator("#queue-status")).to_be_hidden()
+    await agent.send({"type": "message", "conversation_id": cid, "id": "a1", "text": "Hello Ann, how can I help?"})
+    await expect(transcript_lines(page, "agent")).to_have_count(1)
+    await expect(transcript_lines(page, "agent")).to_contain_text("Hello Ann, how can I help?")
+    await expect(transcript_lines(page, "agent")).to_contain_text("Alex Morgan")
+
+    await reply(page, "I would like to pay my council tax")
+    sent = await agent.expect(typed("message", conversation_id=cid, **{"from": "citizen"}))
+    assert sent["text"] == "I would like to pay my council tax"
+    await expect(transcript_lines(page, "citizen")).to_contain_text("I would like to pay my council tax")
+    await expect(page.locator("#message-input")).to_have_value("")
+    await page.screenshot(path=artifacts / "chat-page.png", full_page=True)
+
+    await agent.send({"type": "conversation.end", "conversation_id": cid})
+    await expect(page.locator("#ended-message")).to_have_text("The chat has ended. The adviser ended the chat.")
+    await expect(page.locator("#message-form")).to_be_hidden()
+    await expect(page.locator("#new-chat-button")).to_be_visible()
+
+
+async def test_language_toggle_switches_the_page_to_welsh(server: LiveServer, page: Page) -> None:
+    await page.goto("/chat/")
+    await expect(page.locator("#start-button")).to_have_text("Start chat")
+    await page.locator("#language-toggle").click()
+    lang = await page.locator("html").get_attribute("lang")
+    assert lang is not None and lang.startswith("cy"), lang
+    await expect(page.locator("#start-button")).to_have_text("Dechrau sgwrs")
+    await expect(page.locator("#page-heading")).to_have_text("Sgwrsio â ni")
+    await expect(page.locator("#language-toggle")).to_have_text("English")
+    await expect(page.locator("#queue option[value=general]")).to_have_text("Ymholiadau cyffredinol")
+    await expect(page.locator("#language")).to_have_value("cy")
+
+
+async def test_reloading_mid_chat_brings_the_transcript_back(server: LiveServer, page: Page) -> None:
+    await start_chat(page)
+    agent, cid = await agent_takes_chat(server, "Ann Page")
+    await agent.send({"type": "message", "conversation_id": cid, "id": "a1", "text": "What is your address?"})
+    await expect(transcript_lines(page, "agent")).to_contain_text("What is your address?")
+    await reply(page, "1 High Street")
+    await agent.expect(typed("message", conversation_id=cid, text="1 High Street"))
+    await expect(transcript_lines(page, "citizen")).to_contain_text("1 High Street")
+
+    await page.reload()
+    await expect(page.locator("#chat-section")).to_be_visible()
+    await expect(page.locator("#start-section")).to_be_hidden()
+    lines = page.locator('#transcript [data-testid="message"]')
+    await expect(lines).to_have_count(2)
+    await expect(lines.nth(0)).to_have_attribute("data-from", "agent")
+    await expect(lines.nth(0)).to_contain_text("What is your address?")
+    await expect(lines.nth(1)).to_have_attribute("data-from", "citizen")
+    await expect(lines.nth(1)).to_contain_text("1 High Street")
+
+    await reply(page, "Still here after the reload")
+    await agent.expect(typed("message", conversation_id=cid, text="Still here after the reload"))
