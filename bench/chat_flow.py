@@ -126,8 +126,11 @@ class Tally:
             self.errors.append(text)
 
     def offer_latencies(self, immediate: bool | None = None) -> list[float]:
-        return [at - self.start_at[c] for c, (at, imm) in self.offer_at.items()
-                if c in self.start_at and (immediate is None or imm == immediate)]
+        return [
+            at - self.start_at[c]
+            for c, (at, imm) in self.offer_at.items()
+            if c in self.start_at and (immediate is None or imm == immediate)
+        ]
 
     @property
     def delivered(self) -> int:
@@ -152,8 +155,10 @@ class Tally:
             out.append(f"{len(never)} conversations queued but never offered, e.g. {never[:3]}")
         untold = [c for c in self.assigned if c not in self.talking()]
         if untold:
-            out.append(f"{len(untold)} conversations assigned to an agent whose citizen never got chat.agent_joined,"
-                       f" e.g. {untold[:3]}")
+            out.append(
+                f"{len(untold)} conversations assigned to an agent whose citizen never got chat.agent_joined,"
+                f" e.g. {untold[:3]}"
+            )
         unclosed = [c for c in self.offer_at if c not in self.closed]
         if unclosed:
             out.append(f"{len(unclosed)} offered conversations never closed, e.g. {unclosed[:3]}")
@@ -186,8 +191,14 @@ class Target:
 
 
 async def connect(url: str, headers: dict[str, str] | None = None, origin: str | None = None) -> ClientConnection:
-    return await websockets.connect(url, additional_headers=headers, origin=origin,  # type: ignore[arg-type]
-                                    compression=None, open_timeout=20, max_size=2**22)
+    return await websockets.connect(
+        url,
+        additional_headers=headers,
+        origin=origin,  # type: ignore[arg-type]
+        compression=None,
+        open_timeout=20,
+        max_size=2**22,
+    )
 
 
 async def expect(ws: ClientConnection, pred: Callable[[Frame], bool], timeout: float = 20) -> Frame:
@@ -278,8 +289,7 @@ class CitizenBot:
         tally, i = self.tally, self.i
         tally.stage[i] = "starting"
         self.started = now()
-        await self.ws.send(json.dumps({"type": "chat.start", "queue": QUEUE, "name": f"Citizen {i}",
-                                       "language": "en"}))
+        await self.ws.send(json.dumps({"type": "chat.start", "queue": QUEUE, "name": f"Citizen {i}", "language": "en"}))
         try:
             async for raw in self.ws:
                 await self.on_frame(str(raw), now())
@@ -343,19 +353,23 @@ async def no_probe() -> list[str]:
     return []
 
 
-async def run_flow(target: Target, args: argparse.Namespace, before_start: Callable[[], None] = lambda: None,
-                   on_stall: Probe = no_probe) -> Tally:
+async def run_flow(
+    target: Target,
+    args: argparse.Namespace,
+    before_start: Callable[[], None] = lambda: None,
+    on_stall: Probe = no_probe,
+) -> Tally:
     """Agents ready, then every citizen starts at once; returns what was observed."""
     tally = Tally(args.citizens, args.messages)
     tasks: list[asyncio.Task[None]] = []
     socks: list[ClientConnection] = []
     try:
         async with httpx.AsyncClient(base_url=target.base, timeout=60) as http:
-            agent_socks = await gather_limited(args.agents, 4,
-                                               lambda i: agent_ready(target, f"agent{i + 1}", http))
+            agent_socks = await gather_limited(args.agents, 4, lambda i: agent_ready(target, f"agent{i + 1}", http))
         socks += agent_socks
-        citizen_socks = await gather_limited(args.citizens, 50,
-                                             lambda i: connect(target.ws("/ws/chat"), origin=target.base))
+        citizen_socks = await gather_limited(
+            args.citizens, 50, lambda i: connect(target.ws("/ws/chat"), origin=target.base)
+        )
         socks += citizen_socks
         tasks += [asyncio.create_task(AgentBot(ws, tally).run()) for ws in agent_socks]
         citizens = [CitizenBot(i, ws, tally) for i, ws in enumerate(citizen_socks)]
@@ -431,8 +445,12 @@ class RawCentre:
             await ws.send(json.dumps(frame, separators=(",", ":")))
 
     def state(self, a: RawAgent) -> Frame:
-        return {"type": "agent.state", "status": a.status, "load": {"voice": 0, "chat": a.load, "sms": 0, "email": 0},
-                "capacity": {"voice": 1, "chat": self.capacity, "sms": 5, "email": 5}}
+        return {
+            "type": "agent.state",
+            "status": a.status,
+            "load": {"voice": 0, "chat": a.load, "sms": 0, "email": 0},
+            "capacity": {"voice": 1, "chat": self.capacity, "sms": 5, "email": 5},
+        }
 
     async def dispatch(self) -> None:
         offers = []
@@ -446,8 +464,17 @@ class RawCentre:
             a.load += 1
             offers.append((a, c))
         for a, c in offers:
-            await self.send(a.ws, {"type": "offer", "conversation_id": c.id, "channel": "chat", "queue": QUEUE,
-                                   "expires_in_s": 30, "citizen": {"name": "Citizen", "language": "en"}})
+            await self.send(
+                a.ws,
+                {
+                    "type": "offer",
+                    "conversation_id": c.id,
+                    "channel": "chat",
+                    "queue": QUEUE,
+                    "expires_in_s": 30,
+                    "citizen": {"name": "Citizen", "language": "en"},
+                },
+            )
             await self.send(a.ws, self.state(a))
 
     async def agent(self, ws: ServerConnection) -> None:
@@ -470,17 +497,26 @@ class RawCentre:
                 await self.send(ws, self.state(a))
                 await self.dispatch()
             elif c is None or c.agent is not a:
-                await self.send(ws, {"type": "error", "code": "forbidden",
-                                     "message": "That conversation is not yours."})
+                await self.send(
+                    ws, {"type": "error", "code": "forbidden", "message": "That conversation is not yours."}
+                )
             else:
                 await self.agent_frame(a, c, kind, f)
 
     async def agent_frame(self, a: RawAgent, c: RawConv, kind: str, f: Frame) -> None:
         if kind == "offer.accept":
             c.state = "assigned"
-            await self.send(a.ws, {"type": "conversation.assigned", "conversation_id": c.id, "channel": "chat",
-                                   "queue": QUEUE, "citizen": {"name": "Citizen", "language": "en"},
-                                   "transcript": []})
+            await self.send(
+                a.ws,
+                {
+                    "type": "conversation.assigned",
+                    "conversation_id": c.id,
+                    "channel": "chat",
+                    "queue": QUEUE,
+                    "citizen": {"name": "Citizen", "language": "en"},
+                    "transcript": [],
+                },
+            )
             await self.send(a.ws, self.state(a))
             await self.send(c.citizen, {"type": "chat.agent_joined", "agent_name": f"Agent {a.id}"})
         elif kind == "message":
@@ -510,8 +546,16 @@ class RawCentre:
                 self.waiting.append(c)
                 await self.dispatch()
                 position = next((i + 1 for i, w in enumerate(self.waiting) if w is c), 1)
-                await self.send(ws, {"type": "chat.queued", "conversation_id": c.id, "resume_token": uuid.uuid4().hex,
-                                     "position": position, "estimated_wait_s": 60})
+                await self.send(
+                    ws,
+                    {
+                        "type": "chat.queued",
+                        "conversation_id": c.id,
+                        "resume_token": uuid.uuid4().hex,
+                        "position": position,
+                        "estimated_wait_s": 60,
+                    },
+                )
             elif kind == "message" and c is not None:
                 msg = {"type": "message", "id": f["id"], "from": "citizen", "text": f["text"], "at": _iso()}
                 await self.send(ws, msg)
@@ -542,9 +586,16 @@ class Child:
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
         self.log = log
         with open(log, "ab") as out:
-            self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(
+                args,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
 
     @property
     def pid(self) -> int:
@@ -657,7 +708,8 @@ async def seed(db_url: str, tenant: str, agents: int) -> None:
         await migrate(conn)
         await demo.seed(conn, tenant, PASSWORD)  # hashes PASSWORD once; the extra agents reuse that hash
         password_hash = await conn.fetchval(
-            "SELECT password_hash FROM users WHERE tenant_id = $1 AND username = 'agent1'", tenant)
+            "SELECT password_hash FROM users WHERE tenant_id = $1 AND username = 'agent1'", tenant
+        )
         skill = await conn.fetchval("SELECT id FROM skills WHERE tenant_id = $1 AND name = $2", tenant, QUEUE)
         async with conn.transaction():
             for i in range(len([u for u in demo.USERS if u[2] == "agent"]) + 1, agents + 1):
@@ -665,9 +717,16 @@ async def seed(db_url: str, tenant: str, agents: int) -> None:
                     "INSERT INTO users (tenant_id, username, display_name, role, password_hash)"
                     " VALUES ($1, $2, $3, 'agent', $4) ON CONFLICT (tenant_id, username)"
                     " DO UPDATE SET password_hash = $4, active = true RETURNING id",
-                    tenant, f"agent{i}", f"Bench Agent {i}", password_hash)
-                await conn.execute("INSERT INTO agent_skills (user_id, skill_id, level) VALUES ($1, $2, 3)"
-                                   " ON CONFLICT DO NOTHING", user_id, skill)
+                    tenant,
+                    f"agent{i}",
+                    f"Bench Agent {i}",
+                    password_hash,
+                )
+                await conn.execute(
+                    "INSERT INTO agent_skills (user_id, skill_id, level) VALUES ($1, $2, 3) ON CONFLICT DO NOTHING",
+                    user_id,
+                    skill,
+                )
     finally:
         await conn.close()
 
@@ -676,11 +735,16 @@ async def db_check(db_url: str, tenant: str) -> dict[str, Any]:
     """What PostgreSQL holds after the run: conversations by state, messages stored."""
     conn = await asyncpg.connect(db_url)
     try:
-        states = {r["state"]: r["n"] for r in await conn.fetch(
-            "SELECT state, count(*) AS n FROM conversations WHERE tenant_id = $1 GROUP BY state", tenant)}
+        states = {
+            r["state"]: r["n"]
+            for r in await conn.fetch(
+                "SELECT state, count(*) AS n FROM conversations WHERE tenant_id = $1 GROUP BY state", tenant
+            )
+        }
         stored = await conn.fetchval(
-            "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            " WHERE c.tenant_id = $1", tenant)
+            "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.tenant_id = $1",
+            tenant,
+        )
         return {"states": states, "messages": stored}
     finally:
         await conn.close()
@@ -688,9 +752,16 @@ async def db_check(db_url: str, tenant: str) -> dict[str, Any]:
 
 def server_env(tmp: Path, redis_url: str, db_url: str, tenant: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTD_")}
-    env.update(CONTACTD_REDIS_URL=redis_url, CONTACTD_DATABASE_URL=db_url, CONTACTD_TENANT=tenant,
-               CONTACTD_HOST="127.0.0.1", CONTACTD_PORT=str(port), CONTACTD_SECRET_KEY=secrets.token_urlsafe(48),
-               CONTACTD_DATA_DIR=str(tmp / "contactd"), CONTACTD_NODE_ID="bench")
+    env.update(
+        CONTACTD_REDIS_URL=redis_url,
+        CONTACTD_DATABASE_URL=db_url,
+        CONTACTD_TENANT=tenant,
+        CONTACTD_HOST="127.0.0.1",
+        CONTACTD_PORT=str(port),
+        CONTACTD_SECRET_KEY=secrets.token_urlsafe(48),
+        CONTACTD_DATA_DIR=str(tmp / "contactd"),
+        CONTACTD_NODE_ID="bench",
+    )
     return env
 
 
@@ -707,8 +778,10 @@ def log_problems(log: Path) -> list[str]:
                 continue
             if record.get("level") in ("warning", "error", "critical"):
                 error = str(record.get("error", "")).strip().splitlines()
-                found[f"{record['level']} {record.get('logger')}: {str(record.get('msg')).strip()}"
-                      + (f" ({error[-1][:200]})" if error else "")] += 1
+                found[
+                    f"{record['level']} {record.get('logger')}: {str(record.get('msg')).strip()}"
+                    + (f" ({error[-1][:200]})" if error else "")
+                ] += 1
     return [f"{n} x {text}" for text, n in found.most_common()]
 
 
@@ -729,11 +802,14 @@ async def stall_probe(base: str, db_url: str) -> list[str]:
                 " round(extract(epoch FROM max(now() - state_change))::numeric, 1) AS longest_s,"
                 " left(min(query), 80) AS query FROM pg_stat_activity"
                 " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database()"
-                " GROUP BY state ORDER BY n DESC")
+                " GROUP BY state ORDER BY n DESC"
+            )
         finally:
             await conn.close()
-        out += [f"PostgreSQL sessions {r['state']}: {r['n']} (longest {r['longest_s']}s, last query {r['query']!r})"
-                for r in rows]
+        out += [
+            f"PostgreSQL sessions {r['state']}: {r['n']} (longest {r['longest_s']}s, last query {r['query']!r})"
+            for r in rows
+        ]
     return out
 
 
@@ -746,15 +822,19 @@ def flow_figures(t: Tally, prefix: str = "") -> dict[str, Any]:
         f"{prefix}run_s": round(t.run_s, 3),
         f"{prefix}relay_msgs": t.delivered,
         f"{prefix}relay_msgs_per_s": round(t.delivered / t.run_s, 1) if t.run_s > 0 else None,
-        f"{prefix}c2a_p50_ms": pct(t.c2a, 50), f"{prefix}c2a_p99_ms": pct(t.c2a, 99),
-        f"{prefix}a2c_p50_ms": pct(t.a2c, 50), f"{prefix}a2c_p99_ms": pct(t.a2c, 99),
-        f"{prefix}offer_p50_ms": pct(offers, 50), f"{prefix}offer_p99_ms": pct(offers, 99),
+        f"{prefix}c2a_p50_ms": pct(t.c2a, 50),
+        f"{prefix}c2a_p99_ms": pct(t.c2a, 99),
+        f"{prefix}a2c_p50_ms": pct(t.a2c, 50),
+        f"{prefix}a2c_p99_ms": pct(t.a2c, 99),
+        f"{prefix}offer_p50_ms": pct(offers, 50),
+        f"{prefix}offer_p99_ms": pct(offers, 99),
     }
 
 
 @contextlib.contextmanager
 def on_sigterm() -> Iterator[None]:
     """Turn SIGTERM into SystemExit, so that cleanup runs as it does for Ctrl+C."""
+
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)
 
@@ -791,17 +871,36 @@ def bench_contactd(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitSt
     run_loop(seed(db_url, tenant, args.agents))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = Child([sys.executable, "-m", "contactd", "serve"], server_env(tmp, redis_url, db_url, tenant, port),
-                   tmp, tmp / "contactd.log")
+    server = Child(
+        [sys.executable, "-m", "contactd", "serve"],
+        server_env(tmp, redis_url, db_url, tenant, port),
+        tmp,
+        tmp / "contactd.log",
+    )
     stack.callback(server.stop)
     wait_ready(base, server, 60)
-    print(f"set-up: Redis {'embedded' if started_redis else 'external'}, PostgreSQL "
-          f"{'embedded' if started_db else 'external'}, tenant {tenant}, contactd pid {server.pid} on {base} "
-          f"({now() - t:.1f}s)", flush=True)
-    meter = Meter({"server": lambda: cpu_s(server.pid), "redis": lambda: tree_cpu_s(redis_pid),
-                   "postgres": lambda: tree_cpu_s(pg_pid), "client": client_cpu_s})
-    tally = run_loop(run_flow(Target("contactd", base, login=True), args, before_start=meter.begin,
-                              on_stall=lambda: stall_probe(base, db_url)))
+    print(
+        f"set-up: Redis {'embedded' if started_redis else 'external'}, PostgreSQL "
+        f"{'embedded' if started_db else 'external'}, tenant {tenant}, contactd pid {server.pid} on {base} "
+        f"({now() - t:.1f}s)",
+        flush=True,
+    )
+    meter = Meter(
+        {
+            "server": lambda: cpu_s(server.pid),
+            "redis": lambda: tree_cpu_s(redis_pid),
+            "postgres": lambda: tree_cpu_s(pg_pid),
+            "client": client_cpu_s,
+        }
+    )
+    tally = run_loop(
+        run_flow(
+            Target("contactd", base, login=True),
+            args,
+            before_start=meter.begin,
+            on_stall=lambda: stall_probe(base, db_url),
+        )
+    )
     meter.end()
     out["server_peak_rss_mb"] = peak_rss_mb(server.pid)
     out["db"] = run_loop(db_check(db_url, tenant))
@@ -814,15 +913,17 @@ def bench_contactd(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitSt
 def bench_raw(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack, out: Out) -> Tally:
     """The same flow against the raw server, RAW_REPEATS times (it is short, so noisy): the median run counts."""
     port = free_port()
-    raw = Child([sys.executable, os.path.abspath(__file__), "--serve-raw", str(port)], dict(os.environ), tmp,
-                tmp / "raw.log")
+    raw = Child(
+        [sys.executable, os.path.abspath(__file__), "--serve-raw", str(port)], dict(os.environ), tmp, tmp / "raw.log"
+    )
     stack.callback(raw.stop)
     wait_listening(port, raw, 20)
     runs: list[tuple[float, Tally, dict[str, float]]] = []
     for _ in range(RAW_REPEATS):
         meter = Meter({"server": lambda: cpu_s(raw.pid), "client": client_cpu_s})
-        tally = run_loop(run_flow(Target("raw", f"http://127.0.0.1:{port}", login=False), args,
-                                  before_start=meter.begin))
+        tally = run_loop(
+            run_flow(Target("raw", f"http://127.0.0.1:{port}", login=False), args, before_start=meter.begin)
+        )
         meter.end()
         runs.append((tally.delivered / tally.run_s if tally.run_s > 0 else 0.0, tally, meter.used))
     out["server_peak_rss_mb"] = peak_rss_mb(raw.pid)
@@ -840,23 +941,36 @@ def problems_of(args: argparse.Namespace, c: Tally, c_out: Out, r: Tally) -> lis
     problems += r.errors + [f"raw: {d}" for d in r.diagnose()]
     db, want = c_out.get("db", {}), 2 * args.citizens * args.messages
     if db and (db["states"].get("closed", 0) != args.citizens or db["messages"] != want):
-        problems.append(f"PostgreSQL after the run: conversations by state {db['states']}, "
-                        f"{db['messages']} messages stored (expected {args.citizens} closed, {want} messages)")
+        problems.append(
+            f"PostgreSQL after the run: conversations by state {db['states']}, "
+            f"{db['messages']} messages stored (expected {args.citizens} closed, {want} messages)"
+        )
     return problems
 
 
 def report(args: argparse.Namespace, c: Tally, c_out: Out, r: Tally, r_out: Out, total_s: float) -> Out:
     imm, waited = c.offer_latencies(True), c.offer_latencies(False)
     figures: Out = {
-        "bench": "chat_flow", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cores": os.cpu_count(), "citizens": args.citizens, "agents": args.agents, "messages": args.messages,
-        "capacity": CAPACITY, "served": len(c.closed), "queued_after_joined": c.queued_after_joined,
-        "offered_immediately": len(imm), "offered_after_wait": len(waited),
-        "offer_immediate_p50_ms": pct(imm, 50), "offer_immediate_p99_ms": pct(imm, 99),
-        "offer_waited_p50_ms": pct(waited, 50), "offer_waited_p99_ms": pct(waited, 99),
+        "bench": "chat_flow",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "citizens": args.citizens,
+        "agents": args.agents,
+        "messages": args.messages,
+        "capacity": CAPACITY,
+        "served": len(c.closed),
+        "queued_after_joined": c.queued_after_joined,
+        "offered_immediately": len(imm),
+        "offered_after_wait": len(waited),
+        "offer_immediate_p50_ms": pct(imm, 50),
+        "offer_immediate_p99_ms": pct(imm, 99),
+        "offer_waited_p50_ms": pct(waited, 50),
+        "offer_waited_p99_ms": pct(waited, 99),
         **flow_figures(c),
-        "server_cpu_s": c_out["cpu"].get("server"), "server_peak_rss_mb": c_out.get("server_peak_rss_mb"),
-        "redis_cpu_s": c_out["cpu"].get("redis"), "postgres_cpu_s": c_out["cpu"].get("postgres"),
+        "server_cpu_s": c_out["cpu"].get("server"),
+        "server_peak_rss_mb": c_out.get("server_peak_rss_mb"),
+        "redis_cpu_s": c_out["cpu"].get("redis"),
+        "postgres_cpu_s": c_out["cpu"].get("postgres"),
         "client_cpu_s": c_out["cpu"].get("client"),
         "raw_ws_served": len(r.closed),
         **flow_figures(r, "raw_ws_"),
@@ -873,8 +987,12 @@ def report(args: argparse.Namespace, c: Tally, c_out: Out, r: Tally, r_out: Out,
     figures["problems"] = [p[:200] for p in problems[:5]]
     figures["ok"] = not problems
     figures["total_s"] = round(total_s, 1)
-    return {"figures": figures, "problems": problems, "log_problems": c_out.get("log_problems", []),
-            "db": c_out.get("db", {})}
+    return {
+        "figures": figures,
+        "problems": problems,
+        "log_problems": c_out.get("log_problems", []),
+        "db": c_out.get("db", {}),
+    }
 
 
 def print_report(rep: Out) -> None:
@@ -883,23 +1001,31 @@ def print_report(rep: Out) -> None:
     def ms(key: str) -> str:
         return f"p50 {f[key + '_p50_ms']} ms, p99 {f[key + '_p99_ms']} ms"
 
-    print(f"contactd chat flow: {f['citizens']} citizens, {f['agents']} agents x {f['capacity']} chats, "
-          f"{f['messages']} messages each way; {f['served']} served")
+    print(
+        f"contactd chat flow: {f['citizens']} citizens, {f['agents']} agents x {f['capacity']} chats, "
+        f"{f['messages']} messages each way; {f['served']} served"
+    )
     print(f"  offer (chat.start -> agent has the offer), all {ms('offer')}")
     print(f"    offered at once ({f['offered_immediately']}): {ms('offer_immediate')}")
     print(f"    waited for a free agent ({f['offered_after_wait']}): {ms('offer_waited')}")
     print(f"  relay citizen -> agent {ms('c2a')}; agent -> citizen {ms('a2c')}")
     print(f"  {f['relay_msgs']} messages relayed in {f['run_s']} s: {f['relay_msgs_per_s']} msgs/s")
-    print(f"  CPU s during the run: contactd {f['server_cpu_s']}, Redis {f['redis_cpu_s']}, "
-          f"PostgreSQL {f['postgres_cpu_s']}, bench client {f['client_cpu_s']}; "
-          f"contactd peak RSS {f['server_peak_rss_mb']} MB")
+    print(
+        f"  CPU s during the run: contactd {f['server_cpu_s']}, Redis {f['redis_cpu_s']}, "
+        f"PostgreSQL {f['postgres_cpu_s']}, bench client {f['client_cpu_s']}; "
+        f"contactd peak RSS {f['server_peak_rss_mb']} MB"
+    )
     print(f"  PostgreSQL after the run: {rep['db']}")
-    print(f"raw websockets relay (same frames, in memory, one process), median of "
-          f"{f['raw_ws_runs_msgs_per_s']} msgs/s: {f['raw_ws_served']} served")
+    print(
+        f"raw websockets relay (same frames, in memory, one process), median of "
+        f"{f['raw_ws_runs_msgs_per_s']} msgs/s: {f['raw_ws_served']} served"
+    )
     print(f"  relay citizen -> agent {ms('raw_ws_c2a')}; agent -> citizen {ms('raw_ws_a2c')}")
-    print(f"  {f['raw_ws_relay_msgs']} messages relayed in {f['raw_ws_run_s']} s: "
-          f"{f['raw_ws_relay_msgs_per_s']} msgs/s (server CPU {f['raw_ws_server_cpu_s']} s, "
-          f"client CPU {f['raw_ws_client_cpu_s']} s)")
+    print(
+        f"  {f['raw_ws_relay_msgs']} messages relayed in {f['raw_ws_run_s']} s: "
+        f"{f['raw_ws_relay_msgs_per_s']} msgs/s (server CPU {f['raw_ws_server_cpu_s']} s, "
+        f"client CPU {f['raw_ws_client_cpu_s']} s)"
+    )
     print(f"contactd / raw websockets: {f['ratio']}")
     if f["queued_after_joined"]:
         print(f"NOTE: {f['queued_after_joined']} citizens got chat.agent_joined before their first chat.queued")
@@ -929,8 +1055,7 @@ def main(argv: list[str] | None = None) -> int:
         run_loop(serve_raw(args.serve_raw, CAPACITY))
         return 0
     started = now()
-    figures: Out = {"bench": "chat_flow", "citizens": args.citizens, "agents": args.agents,
-                    "messages": args.messages}
+    figures: Out = {"bench": "chat_flow", "citizens": args.citizens, "agents": args.agents, "messages": args.messages}
     try:
         with on_sigterm(), contextlib.ExitStack() as stack:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="contactd-bench-")))

@@ -1,0 +1,147 @@
+"""Routing as agents see it through their consoles: longest idle first, decline, timeout, transfer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.conftest import LiveServer, make_settings
+from tests.helpers import UNIT, typed
+
+
+@pytest.fixture
+async def quick(server_urls: tuple[str, str], department: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """A server whose offers time out after one second."""
+    live = await LiveServer(make_settings(server_urls, department, tmp_path, offer_timeout_s=1.0 * UNIT)).start()
+    yield live
+    await live.stop()
+
+
+async def test_the_longest_idle_agent_is_offered_first(server: LiveServer, db: asyncpg.Pool) -> None:
+    first = await server.agent("agent3")
+    await asyncio.sleep(0.05)
+    second = await server.agent("agent1")
+    _, queued = await server.citizen("general")
+    cid = queued["conversation_id"]
+    await first.expect(typed("offer", conversation_id=cid))
+    assert await second.maybe(typed("offer"), timeout=0.5) is None
+    receipt = json.loads(
+        await db.fetchval(
+            "SELECT data FROM events WHERE conversation_id = $1 AND type = 'routing.offered'", uuid.UUID(cid)
+        )
+    )
+    ids = dict(await db.fetch("SELECT username, id::text FROM users WHERE tenant_id = $1", server.settings.tenant))
+    assert receipt["rule"] == "longest-idle" and receipt["chosen"] == ids["agent3"]
+    assert receipt["ranked"] == [ids["agent3"], ids["agent1"]]
+
+
+async def test_a_declined_chat_goes_to_the_next_agent_and_not_back(server: LiveServer, db: asyncpg.Pool) -> None:
+    decliner = await server.agent("agent3")
+    _, queued = await server.citizen("general")
+    cid = queued["conversation_id"]
+    await decliner.expect(typed("offer", conversation_id=cid))
+    other = await server.agent("agent1")
+    await decliner.send({"type": "offer.reject", "conversation_id": cid})
+    assert (await decliner.expect(typed("offer.withdrawn", conversation_id=cid)))["reason"] == "declined"
+    await other.expect(typed("offer", conversation_id=cid))
+    assert await decliner.maybe(typed("offer", conversation_id=cid), timeout=1) is None
+    outcomes = [
+        r["outcome"]
+        for r in await db.fetch("SELECT outcome FROM offers WHERE conversation_id = $1 ORDER BY id", uuid.UUID(cid))
+    ]
+    assert outcomes == ["rejected", None]
+
+
+async def test_an_unanswered_offer_times_out_and_the_chat_keeps_its_place(quick: LiveServer, db: asyncpg.Pool) -> None:
+    sleepy = await quick.agent("agent3")
+    first, q1 = await quick.citizen("general", "First")
+    await sleepy.expect(typed("offer", conversation_id=q1["conversation_id"]))
+    await sleepy.send({"type": "agent.status", "status": "available"})  # still there, just not answering
+    withdrawn = await sleepy.expect(typed("offer.withdrawn", conversation_id=q1["conversation_id"]), timeout=4)
+    assert withdrawn["reason"] == "timeout"
+    await sleepy.send({"type": "agent.status", "status": "away"})
+    await sleepy.expect(typed("agent.state", status="away"))
+    later, q2 = await quick.citizen("general", "Later")
+    assert q2["position"] == 2  # the first citizen is back at the head of the queue
+    fresh = await quick.agent("agent1")
+    offer = await fresh.expect(typed("offer"))
+    assert offer["conversation_id"] == q1["conversation_id"]
+    assert (
+        await db.fetchval(
+            "SELECT outcome FROM offers WHERE conversation_id = $1 ORDER BY id LIMIT 1",
+            uuid.UUID(q1["conversation_id"]),
+        )
+        == "timeout"
+    )
+    metrics = quick.services.metrics.render().decode()
+    assert "contactd_offer_timeouts_total 1.0" in metrics
+
+
+async def test_going_away_withdraws_an_offer_and_stops_new_ones(server: LiveServer) -> None:
+    agent = await server.agent("agent1")
+    _, queued = await server.citizen("general")
+    await agent.expect(typed("offer", conversation_id=queued["conversation_id"]))
+    await agent.send({"type": "agent.status", "status": "away", "reason": "break"})
+    await agent.expect(typed("offer.withdrawn", conversation_id=queued["conversation_id"]))
+    await server.citizen("general", "Bo")
+    assert await agent.maybe(typed("offer"), timeout=1) is None
+
+
+async def test_a_transferred_chat_reaches_an_agent_of_the_other_queue_with_its_transcript(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
+    general = await server.agent("agent3")  # serves general and council-tax, not welsh
+    citizen, queued = await server.citizen("general", "Siân", "cy")
+    cid = queued["conversation_id"]
+    await general.expect(typed("offer", conversation_id=cid))
+    await general.send({"type": "offer.accept", "conversation_id": cid})
+    await general.expect(typed("conversation.assigned", conversation_id=cid))
+    await citizen.send({"type": "message", "id": "c1", "text": "Hoffwn siarad Cymraeg"})
+    await general.expect(typed("message", id="c1"))
+    await general.send({"type": "transfer", "conversation_id": cid, "queue": "welsh"})
+    assert (await general.expect(typed("conversation.closed", conversation_id=cid)))["reason"] == "transferred"
+    welsh = await server.agent("agent2")
+    await welsh.expect(typed("offer", conversation_id=cid, queue="welsh"))
+    await welsh.send({"type": "offer.accept", "conversation_id": cid})
+    assigned = await welsh.expect(typed("conversation.assigned", conversation_id=cid))
+    assert [m["text"] for m in assigned["transcript"]] == ["Hoffwn siarad Cymraeg"]
+    assert (await citizen.expect(typed("chat.agent_joined"), timeout=2))["agent_name"]
+    events = [
+        r["type"]
+        for r in await db.fetch("SELECT type FROM events WHERE conversation_id = $1 ORDER BY id", uuid.UUID(cid))
+    ]
+    assert "conversation.transferred" in events and events.count("offer.accepted") == 2
+
+
+async def test_redis_emptied_mid_chat_is_rebuilt_from_postgresql(server: LiveServer, db: asyncpg.Pool) -> None:
+    agent = await server.agent("agent1")
+    citizen, queued = await server.citizen("general")
+    cid = queued["conversation_id"]
+    await agent.expect(typed("offer", conversation_id=cid))
+    await agent.send({"type": "offer.accept", "conversation_id": cid})
+    await agent.expect(typed("conversation.assigned", conversation_id=cid))
+    _, q2 = await server.citizen("welsh", "Waiting")  # nobody serving welsh is signed in
+    redis = server.services.redis
+    await redis.delete(*[k async for k in redis.scan_iter(match=f"cc:{{{server.settings.tenant}}}:*")])
+    store = server.services.router_store
+    for _ in range(int(40 * UNIT)):
+        if await store.is_built():
+            break
+        await asyncio.sleep(0.1)
+    agent1 = await db.fetchval(
+        "SELECT id FROM users WHERE tenant_id = $1 AND username = 'agent1'", server.settings.tenant
+    )
+    live = await store.conversation(cid)
+    assert live is not None and (live.state, live.agent_id) == ("assigned", str(agent1))
+    assert await store.waiting("welsh") == [q2["conversation_id"]]
+    restored = await store.agent(str(agent1))
+    assert restored is not None and restored.status == "available" and restored.load["chat"] == 1
+    # The conversation carries on where it was.
+    await citizen.send({"type": "message", "id": "after", "text": "still there?"})
+    await agent.expect(typed("message", id="after"))
