@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from contactd.hub import Frame, Peer
 from contactd.staff import Staff
 from contactd.store import Store
+from router.model import CHANNELS
 from router.store import RouterStore
 
 LOCAL_TZ = ZoneInfo("Europe/London")
@@ -80,7 +81,7 @@ class Board:
                     "name": s["display_name"],
                     "status": status if agent else "offline",
                     "since": _iso(since / 1000) if since else None,
-                    "load": {ch: n for ch, n in agent.load.items() if n} if agent else {},
+                    "load": dict(agent.load) if agent else dict.fromkeys(CHANNELS, 0),
                 }
             )
         return out

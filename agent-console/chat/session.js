@@ -112,9 +112,18 @@ export function createSession({ state, t, storage, showError }) {
     showError('');
     if (frame.agent_name) state.agentName = frame.agent_name;
     transcript.clear();
+    // Put the "has joined" line back before the first adviser message, where it stood before the reload.
+    let joinedShown = false;
     for (const msg of frame.transcript || []) {
+      if (!joinedShown && msg.from === 'agent' && state.agentName) {
+        transcript.addNotice('agentJoined', { name: state.agentName });
+        joinedShown = true;
+      }
       transcript.add(msg);
       state.pending.delete(msg.id);
+    }
+    if (!joinedShown && frame.state === 'assigned' && state.agentName) {
+      transcript.addNotice('agentJoined', { name: state.agentName });
     }
     if (frame.state === 'ended') return onEnded({ by: null });
     state.phase = frame.state === 'assigned' ? 'assigned' : 'queued';

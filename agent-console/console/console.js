@@ -99,6 +99,9 @@ function renderAgentState(frame) {
   const load = Number(frame.load?.chat ?? 0);
   const capacity = Number(frame.capacity?.chat ?? 0);
   byId('load-text').textContent = `Chats: ${load} of ${capacity}`;
+  byId('conversations-empty').textContent = status === 'available'
+    ? 'No conversations yet. New chats will appear here when you accept an offer.'
+    : 'No conversations yet. Set yourself Available to receive chats.';
   if (changedByServer) announcePolite(`Your status is now ${label}.`);
 }
 

@@ -63,11 +63,6 @@ async def test_board_shows_a_waiting_citizen_and_an_available_agent_within_a_sec
     await page.screenshot(path=artifacts / "board.png", full_page=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an available agent with no chats shows a dash ('not known') in the Chats column, not 0:"
-    " contactd/board.py drops zero counts from load, and board/tables.js reads a missing count as unknown",
-)
 async def test_an_available_agent_with_no_chats_shows_zero_chats(server: LiveServer, page: Page) -> None:
     await sign_in(page, "/board/", "supervisor")
     await expect(page.locator("main#board")).to_be_visible()

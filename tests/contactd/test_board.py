@@ -1,0 +1,57 @@
+"""The queue board over its WebSocket: what a supervisor is shown, within a second of a change."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import LiveServer
+from tests.helpers import UNIT, Client, login, typed
+
+
+def queue(snapshot: dict[str, object], name: str) -> dict[str, object]:
+    return next(q for q in snapshot["queues"] if q["name"] == name)  # type: ignore[attr-defined,index]
+
+
+async def board(server: LiveServer) -> Client:
+    client = await Client.connect(server.ws("/ws/board"), await login(server.base, "supervisor"), server.base)
+    await client.expect(typed("board.snapshot"))
+    return client
+
+
+async def test_the_board_follows_a_chat_from_arrival_to_wrap_up(server: LiveServer) -> None:
+    sup = await board(server)
+    t0 = time.monotonic()
+    citizen, queued = await server.citizen("benefits", "Ann")
+    snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["waiting"] == 1)
+    assert time.monotonic() - t0 < 1.0 * UNIT
+    assert queue(snap, "benefits")["offered"] == 1 and queue(snap, "benefits")["answered"] == 0
+    ticking = await sup.expect(
+        lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["longest_wait_s"] >= 1, timeout=3
+    )
+    assert queue(ticking, "benefits")["waiting"] == 1
+
+    agent = await server.agent("agent2")
+    cid = queued["conversation_id"]
+    await agent.expect(typed("offer", conversation_id=cid))
+    await agent.send({"type": "offer.accept", "conversation_id": cid})
+    snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["answered"] == 1)
+    benefits = queue(snap, "benefits")
+    assert benefits["waiting"] == 0 and benefits["service_level_pct"] == 100.0 and benefits["asa_s"] is not None
+    bethan = next(a for a in snap["agents"] if a["name"] == "Bethan Jones")  # type: ignore[index]
+    assert bethan["status"] == "available" and bethan["load"]["chat"] == 1 and bethan["since"].endswith("Z")
+    alex = next(a for a in snap["agents"] if a["name"] == "Alex Morgan")  # type: ignore[index]
+    assert alex["status"] == "offline" and alex["load"]["chat"] == 0
+
+    await agent.send({"type": "conversation.end", "conversation_id": cid})
+    await agent.send({"type": "wrapup.done", "conversation_id": cid, "disposition": "resolved"})
+    snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["aht_s"] is not None)
+    assert next(a for a in snap["agents"] if a["name"] == "Bethan Jones")["load"]["chat"] == 0  # type: ignore[index]
+
+
+async def test_a_citizen_who_gives_up_quickly_counts_as_abandoned_not_against_service_level(server: LiveServer) -> None:
+    sup = await board(server)
+    citizen, _ = await server.citizen("council-tax", "Bo")
+    await citizen.send({"type": "chat.end"})
+    snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "council-tax")["abandoned"] == 1)
+    council = queue(snap, "council-tax")
+    assert council["waiting"] == 0 and council["answered"] == 0 and council["service_level_pct"] is None
