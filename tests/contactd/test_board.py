@@ -21,7 +21,7 @@ async def board(server: LiveServer) -> Client:
 async def test_the_board_follows_a_chat_from_arrival_to_wrap_up(server: LiveServer) -> None:
     sup = await board(server)
     t0 = time.monotonic()
-    citizen, queued = await server.citizen("benefits", "Ann")
+    _citizen, queued = await server.citizen("benefits", "Ann")
     snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["waiting"] == 1)
     assert time.monotonic() - t0 < 1.0 * UNIT
     assert queue(snap, "benefits")["offered"] == 1 and queue(snap, "benefits")["answered"] == 0

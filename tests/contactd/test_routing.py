@@ -60,14 +60,14 @@ async def test_a_declined_chat_goes_to_the_next_agent_and_not_back(server: LiveS
 
 async def test_an_unanswered_offer_times_out_and_the_chat_keeps_its_place(quick: LiveServer, db: asyncpg.Pool) -> None:
     sleepy = await quick.agent("agent3")
-    first, q1 = await quick.citizen("general", "First")
+    _first, q1 = await quick.citizen("general", "First")
     await sleepy.expect(typed("offer", conversation_id=q1["conversation_id"]))
     await sleepy.send({"type": "agent.status", "status": "available"})  # still there, just not answering
     withdrawn = await sleepy.expect(typed("offer.withdrawn", conversation_id=q1["conversation_id"]), timeout=4)
     assert withdrawn["reason"] == "timeout"
     await sleepy.send({"type": "agent.status", "status": "away"})
     await sleepy.expect(typed("agent.state", status="away"))
-    later, q2 = await quick.citizen("general", "Later")
+    _later, q2 = await quick.citizen("general", "Later")
     assert q2["position"] == 2  # the first citizen is back at the head of the queue
     fresh = await quick.agent("agent1")
     offer = await fresh.expect(typed("offer"))
