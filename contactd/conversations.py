@@ -284,12 +284,13 @@ class Conversations:
         )
         await self.agents.push_state(agent_id)
 
-    async def offer_expired(self, conversation_id: str, agent_id: str) -> None:
-        await self.store.offer_outcome(conversation_id, int(agent_id), "timeout")
-        self.metrics.timeouts.inc()
-        await self.to_agent(
-            agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id, "reason": "timeout"}
+    async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:
+        await self.store.offer_outcome(
+            conversation_id, int(agent_id), "timeout" if reason == "timeout" else "withdrawn"
         )
+        if reason == "timeout":
+            self.metrics.timeouts.inc()
+        await self.to_agent(agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id, "reason": reason})
         await self.agents.push_state(agent_id)
 
     async def changed(self, queue: str) -> None:

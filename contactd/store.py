@@ -272,7 +272,7 @@ class Store:
                     cid,
                     agent_id,
                 )
-            elif outcome in ("rejected", "timeout"):
+            elif outcome in ("rejected", "timeout", "withdrawn"):
                 await conn.execute("UPDATE conversations SET state = 'queued' WHERE id = $1 AND state = 'offered'", cid)
             await self._event(conn, f"offer.{outcome}", cid, agent_id, {})
 

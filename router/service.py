@@ -24,7 +24,8 @@ class Listener(Protocol):
 
     async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None: ...
 
-    async def offer_expired(self, conversation_id: str, agent_id: str) -> None: ...
+    async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:
+        """An offer ended without an answer: ``reason`` is ``timeout``, or ``away`` (the agent left)."""
 
     async def changed(self, queue: str) -> None: ...
 
@@ -139,7 +140,7 @@ class RouterService:
                 continue
             if await self._requeue(conversation_id, live.agent_id):
                 expired += 1
-                await self.listener.offer_expired(conversation_id, live.agent_id)
+                await self.listener.offer_withdrawn(conversation_id, live.agent_id, "timeout")
         return expired
 
     async def end(self, conversation_id: str, agent_id: str = "") -> str:
@@ -196,7 +197,7 @@ class RouterService:
         if status != "available":
             for conversation_id in await self.store.offers_of(agent_id):
                 if await self._requeue(conversation_id, agent_id):
-                    await self.listener.offer_expired(conversation_id, agent_id)
+                    await self.listener.offer_withdrawn(conversation_id, agent_id, "away")
         if old != status:
             await self.listener.changed("")
         if status == "available" and dispatch:

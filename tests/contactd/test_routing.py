@@ -83,12 +83,18 @@ async def test_an_unanswered_offer_times_out_and_the_chat_keeps_its_place(quick:
     assert "contactd_offer_timeouts_total 1.0" in metrics
 
 
-async def test_going_away_withdraws_an_offer_and_stops_new_ones(server: LiveServer) -> None:
+async def test_going_away_withdraws_an_offer_and_stops_new_ones(server: LiveServer, db: asyncpg.Pool) -> None:
     agent = await server.agent("agent1")
     _, queued = await server.citizen("general")
     await agent.expect(typed("offer", conversation_id=queued["conversation_id"]))
     await agent.send({"type": "agent.status", "status": "away", "reason": "break"})
-    await agent.expect(typed("offer.withdrawn", conversation_id=queued["conversation_id"]))
+    withdrawn = await agent.expect(typed("offer.withdrawn", conversation_id=queued["conversation_id"]))
+    assert withdrawn["reason"] == "away"
+    row = await db.fetchrow(
+        "SELECT c.state, o.outcome FROM conversations c JOIN offers o ON o.conversation_id = c.id WHERE c.id = $1",
+        uuid.UUID(queued["conversation_id"]),
+    )
+    assert dict(row) == {"state": "queued", "outcome": "withdrawn"}
     await server.citizen("general", "Bo")
     assert await agent.maybe(typed("offer"), timeout=1) is None
 

@@ -37,6 +37,7 @@ class Recorder(Listener):
         self.decisions: list[Decision] = []
         self.timeouts: list[float] = []
         self.expired: list[tuple[str, str]] = []
+        self.reasons: list[str] = []
         self.queues: list[str] = []
 
     async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None:
@@ -44,8 +45,9 @@ class Recorder(Listener):
         self.decisions.append(decision)
         self.timeouts.append(expires_in_s)
 
-    async def offer_expired(self, conversation_id: str, agent_id: str) -> None:
+    async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:
         self.expired.append((conversation_id, agent_id))
+        self.reasons.append(reason)
 
     async def changed(self, queue: str) -> None:
         self.queues.append(queue)
@@ -168,7 +170,7 @@ async def test_a_missed_offer_expires_and_the_contact_keeps_its_place_for_the_ne
     assert await router.expire_offers() == 0
     clock.advance(2)
     assert await router.expire_offers() == 1
-    assert heard.expired == [("c1", "a2")]
+    assert heard.expired == [("c1", "a2")] and heard.reasons == ["timeout"]
     # a2 missed c1, so they get the next contact; c1 waits first in line, ahead of c3.
     assert heard.offers[1:] == [("c2", "a2")]
     assert await store.waiting("general") == ["c1", "c3"]
@@ -186,7 +188,7 @@ async def test_going_away_withdraws_the_pending_offers(
     assert heard.offers == [("c1", "a1")]
 
     await status(router, "a1", "away")
-    assert heard.expired == [("c1", "a1")]
+    assert heard.expired == [("c1", "a1")] and heard.reasons == ["away"]
     assert await store.offers_of("a1") == []
     assert await chat_load(store, "a1") == 0
     assert await store.waiting("general") == ["c1"]
