@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from contactd.hub import Frame, Hub
 from contactd.staff import Staff, User
 from contactd.store import Store
+from contactd.tasks import TaskSet
 from router.model import CHANNELS, DEFAULT_CAPACITY, Agent
 from router.service import RouterService
 
@@ -43,7 +43,7 @@ class Agents:
         self.node_id = node_id
         self.default_capacity = {**DEFAULT_CAPACITY, "chat": chat_capacity}
         self.grace_s = grace_s
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TaskSet()
         self.local: dict[int, User] = {}
 
     async def set_status(self, user: User, status: str, reason: str = "") -> Agent | None:
@@ -82,9 +82,7 @@ class Agents:
         if await self.redis.hincrby(key, self.node_id, -1) <= 0:
             await self.redis.hdel(key, self.node_id)
             self.local.pop(user.id, None)
-        task = asyncio.create_task(self._offline_unless_back(user))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(self._offline_unless_back(user))
 
     async def _offline_unless_back(self, user: User) -> None:
         # A reload or a short network drop should not lose the agent their place in the rotation.
@@ -125,11 +123,7 @@ class Agents:
             await self.set_status(user, status or "away", "restored")
 
     async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        for task in list(self.tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.tasks.stop()
 
     def __repr__(self) -> str:
         return f"Agents(node={self.node_id!r})"

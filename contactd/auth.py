@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from contactd.settings import Settings
 from contactd.staff import Staff, User
@@ -83,6 +84,22 @@ async def current_user(conn: HTTPConnection, staff: Staff) -> User | None:
     if not token or len(token) > 100:
         return None
     return await staff.session_user(token)
+
+
+CLOSE_UNAUTHORISED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+async def staff_socket_user(ws: WebSocket, settings: Settings, staff: Staff, roles: tuple[str, ...]) -> User | None:
+    """The signed-in user behind a staff WebSocket upgrade, or None after refusing it (HTTP 403).
+
+    Refused: a foreign Origin, no valid session, or a role not in ``roles``.
+    """
+    user = await current_user(ws, staff) if origin_allowed(ws, settings) else None
+    if user is None or user.role not in roles:
+        await ws.close(CLOSE_FORBIDDEN if user else CLOSE_UNAUTHORISED, "not allowed")
+        return None
+    return user
 
 
 def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from channels.frames import FrameError, Schema, parse_frame
 from contactd.errors import ContactdError
+from contactd.metrics import Metrics
 from contactd.web.errors import code_of
 
 log = logging.getLogger("contactd.hub")
@@ -57,8 +58,9 @@ class RateLimit:
 class Peer:
     """One WebSocket client on this node, with an outbox drained by its own writer task."""
 
-    def __init__(self, ws: WebSocket, outbox_size: int = 512) -> None:
+    def __init__(self, ws: WebSocket, outbox_size: int = 512, on_bad: Callable[[str], None] | None = None) -> None:
         self.ws = ws
+        self.on_bad = on_bad or (lambda code: None)
         self.outbox: asyncio.Queue[Frame | None] = asyncio.Queue(outbox_size)
         self.limit = RateLimit(rate=20, burst=60)
         self._writer: asyncio.Task[None] | None = None
@@ -201,9 +203,21 @@ async def receive(ws: WebSocket) -> str | bytes | None:
     return text if text is not None else msg.get("bytes") or b""
 
 
-async def serve_frames(
-    peer: Peer, schemas: Mapping[str, Schema], handle: FrameHandler, bad: Callable[[str], None]
-) -> None:
+@contextlib.asynccontextmanager
+async def accepted(ws: WebSocket, metrics: Metrics, endpoint: str) -> AsyncIterator[Peer]:
+    """Accept the upgrade and own its peer: counted while open, its writer stopped after."""
+    await ws.accept()
+    peer = Peer(ws, on_bad=lambda code: metrics.bad_frames.labels(endpoint, code).inc())
+    peer.start()
+    metrics.connections.labels(endpoint).inc()
+    try:
+        yield peer
+    finally:
+        metrics.connections.labels(endpoint).dec()
+        await peer.stop()
+
+
+async def serve_frames(peer: Peer, schemas: Mapping[str, Schema], handle: FrameHandler) -> None:
     """Read frames until the client goes: check each, hand it to ``handle``, answer errors with error frames.
 
     Only abuse closes the socket: flooding (1008); oversize frames are closed
@@ -217,9 +231,9 @@ async def serve_frames(
             kind, frame = parse_frame(raw, schemas)
             await handle(kind, frame)
         except FrameError as e:
-            bad(e.code)
+            peer.on_bad(e.code)
             peer.error(e.code, e.message, e.frame_id)
         except ContactdError as e:
             code = code_of(e)
-            bad(code)
+            peer.on_bad(code)
             peer.error(code, str(e))

@@ -7,7 +7,6 @@ not come back within the grace period is treated as having left.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,7 +17,8 @@ from starlette.websockets import WebSocket
 from channels.chat import protocol as chat
 from channels.frames import FrameError
 from contactd.errors import NotFound
-from contactd.hub import Frame, Peer, serve_frames
+from contactd.hub import Frame, Peer, accepted, serve_frames
+from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.chat")
 
@@ -123,7 +123,7 @@ class Citizens:
         self.svc = svc
         self.grace_s = grace_s
         self.by_queue: dict[str, set[CitizenSession]] = defaultdict(set)
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TaskSet()
 
     def join_queue(self, s: CitizenSession) -> None:
         self.by_queue[s.queue].add(s)
@@ -145,9 +145,7 @@ class Citizens:
                     s.send_position(p, estimate)
 
     def watch_for_return(self, conversation_id: str) -> None:
-        task = asyncio.create_task(self._leave_unless_back(conversation_id))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(self._leave_unless_back(conversation_id))
 
     async def _leave_unless_back(self, conversation_id: str) -> None:
         await asyncio.sleep(self.grace_s)
@@ -160,29 +158,15 @@ class Citizens:
             await self.svc.conversations.citizen_left(conversation_id)
 
     async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        for task in list(self.tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.tasks.stop()
 
 
 async def chat_socket(ws: WebSocket) -> None:
     """``/ws/chat``: anonymous citizens."""
     svc = ws.app.state.services
-    await ws.accept()
-    peer = Peer(ws)
-    peer.start()
-    session = CitizenSession(svc, peer)
-    svc.metrics.connections.labels("chat").inc()
-    try:
-        await serve_frames(
-            peer,
-            chat.CITIZEN_FRAMES,
-            session.handle,
-            lambda code: svc.metrics.bad_frames.labels("chat", code).inc(),
-        )
-    finally:
-        svc.metrics.connections.labels("chat").dec()
-        await session.close()
-        await peer.stop()
+    async with accepted(ws, svc.metrics, "chat") as peer:
+        session = CitizenSession(svc, peer)
+        try:
+            await serve_frames(peer, chat.CITIZEN_FRAMES, session.handle)
+        finally:
+            await session.close()

@@ -7,14 +7,11 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from contactd.auth import current_user, origin_allowed
+from contactd.auth import staff_socket_user
 from contactd.console_protocol import AGENT_FRAMES, DISPOSITIONS
 from contactd.errors import Conflict
-from contactd.hub import Frame, Peer, serve_frames
+from contactd.hub import Frame, Peer, accepted, serve_frames
 from contactd.staff import User
-
-CLOSE_UNAUTHORISED = 4401
-CLOSE_FORBIDDEN = 4403
 
 
 class AgentSession:
@@ -83,28 +80,15 @@ class AgentSession:
 
 
 async def agent_socket(ws: WebSocket) -> None:
+    """``/ws/agent``: any signed-in member of staff (supervisors may answer too)."""
     svc = ws.app.state.services
-    if not origin_allowed(ws, svc.settings):
-        await ws.close(CLOSE_FORBIDDEN, "origin not allowed")
-        return
-    user = await current_user(ws, svc.staff)
+    user = await staff_socket_user(ws, svc.settings, svc.staff, ("agent", "supervisor", "admin"))
     if user is None:
-        await ws.close(CLOSE_UNAUTHORISED, "sign in first")
         return
-    await ws.accept()
-    peer = Peer(ws)
-    peer.start()
-    session = AgentSession(svc, peer, user)
-    svc.metrics.connections.labels("agent").inc()
-    try:
-        await session.open()
-        await serve_frames(
-            peer,
-            AGENT_FRAMES,
-            session.handle,
-            lambda code: svc.metrics.bad_frames.labels("agent", code).inc(),
-        )
-    finally:
-        svc.metrics.connections.labels("agent").dec()
-        await session.close()
-        await peer.stop()
+    async with accepted(ws, svc.metrics, "agent") as peer:
+        session = AgentSession(svc, peer, user)
+        try:
+            await session.open()
+            await serve_frames(peer, AGENT_FRAMES, session.handle)
+        finally:
+            await session.close()

@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.websockets import WebSocket
 
 from channels.frames import Schema
-from contactd.auth import current_user, origin_allowed
-from contactd.hub import Peer, serve_frames
-from contactd.web.agent_ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHORISED
+from contactd.auth import staff_socket_user
+from contactd.hub import accepted, serve_frames
 
 BOARD_FRAMES: dict[str, Schema] = {"ping": {}}
 
 
 async def board_socket(ws: WebSocket) -> None:
     svc = ws.app.state.services
-    if not origin_allowed(ws, svc.settings):
-        await ws.close(CLOSE_FORBIDDEN, "origin not allowed")
+    if await staff_socket_user(ws, svc.settings, svc.staff, ("supervisor", "admin")) is None:
         return
-    user = await current_user(ws, svc.staff)
-    if user is None:
-        await ws.close(CLOSE_UNAUTHORISED, "sign in first")
-        return
-    if user.role not in ("supervisor", "admin"):
-        await ws.close(CLOSE_FORBIDDEN, "supervisors only")
-        return
-    await ws.accept()
-    peer = Peer(ws)
-    peer.start()
-    svc.board.join(peer)
-    svc.metrics.connections.labels("board").inc()
+    async with accepted(ws, svc.metrics, "board") as peer:
 
-    async def handle(kind: str, frame: dict[str, object]) -> None:
-        peer.send({"type": "pong"})
+        async def handle(kind: str, frame: dict[str, Any]) -> None:
+            peer.send({"type": "pong"})
 
-    try:
-        await serve_frames(peer, BOARD_FRAMES, handle, lambda code: svc.metrics.bad_frames.labels("board", code).inc())
-    finally:
-        svc.metrics.connections.labels("board").dec()
-        svc.board.leave(peer)
-        await peer.stop()
+        svc.board.join(peer)
+        try:
+            await serve_frames(peer, BOARD_FRAMES, handle)
+        finally:
+            svc.board.leave(peer)
