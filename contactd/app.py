@@ -171,6 +171,7 @@ async def ticker(svc: Services) -> None:
         (0.25, svc.board.tick),
         (1.0, lambda: svc.router.route_waiting(svc.queue_names)),
         (1.0, lambda: ensure_built(svc)),
+        (30.0, svc.conversations.rebuild),
         (5.0, svc.agents.heartbeat),
         (30.0, lambda: refresh_queues(svc)),
     ]

@@ -71,7 +71,7 @@ class Conversations:
 
     async def enqueue(self, conv: Conversation) -> int:
         """Put a recorded conversation in its queue; its position. ``dispatch`` then offers it."""
-        return max(await self.router.enqueue(self._live(conv), conv.priority), 1)
+        return max(await self.router.enqueue(self._live(conv)), 1)
 
     async def dispatch(self, conversation_id: str) -> None:
         """Offer a queued conversation to the best free agent, if there is one."""
@@ -299,20 +299,25 @@ class Conversations:
     # --- rebuilding Redis from the system of record --------------------------------------------
 
     async def rebuild(self) -> int:
-        """Restore every live conversation into Redis (an offer in flight goes back to its queue)."""
+        """Put every live conversation Redis lost back into it; an offer lost with it goes back to the queue.
+
+        Runs at start-up, when Redis was emptied, and every half minute to mend
+        a conversation committed while Redis was briefly unreachable.
+        """
         convs = await self.store.live_conversations()
-        lives = [self._live(c) for c in convs]
-        restored = await self.router.restore(lives, {c.id: c.priority for c in convs})
+        restored = set(await self.router.restore([self._live(c) for c in convs]))
         for c in convs:
-            if c.state == "offered":
-                await self.store.transition(c.id, "routing.rebuilt", state="queued")
-        return restored
+            if c.id in restored:
+                log.info("restored to routing", extra={"conversation_id": c.id})
+                if c.state == "offered":
+                    await self.store.transition(c.id, "routing.rebuilt", state="queued")
+        return len(restored)
 
     def _live(self, conv: Conversation) -> LiveConversation:
         state = "queued" if conv.state in ("queued", "offered") else conv.state
         agent = str(conv.agent_id) if conv.agent_id is not None and state != "queued" else ""
         return LiveConversation(
-            conv.id, conv.queue, conv.channel, state, agent, _ms(conv), conv.citizen_name, conv.language
+            conv.id, conv.queue, conv.channel, state, agent, _ms(conv), conv.citizen_name, conv.language, conv.priority
         )
 
 

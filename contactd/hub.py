@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -237,3 +238,17 @@ async def serve_frames(peer: Peer, schemas: Mapping[str, Schema], handle: FrameH
             code = code_of(e)
             peer.on_bad(code)
             peer.error(code, str(e))
+        except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            # Redis or PostgreSQL failed under us: the client may retry (a re-sent id is
+            # stored once); the socket and every other client carry on.
+            log.warning("frame not handled, a server is unavailable: %s", e)
+            peer.on_bad("unavailable")
+            peer.error("unavailable", "The service is briefly unavailable; please try again.", _frame_id(raw))
+
+
+def _frame_id(raw: str | bytes) -> Any:
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return None
+    return frame.get("id") if isinstance(frame, dict) else None

@@ -53,15 +53,15 @@ class RouterService:
         self.config = config
         self.now_ms = clock_ms
 
-    async def enqueue(self, c: LiveConversation, priority: int = 0) -> int:
-        """Queue a new conversation without offering it yet; returns its position."""
-        position = await self.store.enqueue(c, priority, policy.queue_score(priority, c.enqueued_ms))
+    async def enqueue(self, c: LiveConversation) -> int:
+        """Queue a new conversation (at ``c.priority``) without offering it yet; returns its position."""
+        position = await self.store.enqueue(c, c.priority, policy.queue_score(c.priority, c.enqueued_ms))
         await self.listener.changed(c.queue)
         return position
 
-    async def arrive(self, c: LiveConversation, priority: int = 0) -> int:
+    async def arrive(self, c: LiveConversation) -> int:
         """Queue a new conversation and try to offer it now; returns its position (0 once offered)."""
-        await self.enqueue(c, priority)
+        await self.enqueue(c)
         if await self.dispatch_contact(c.id):
             return 0
         return await self.store.position(c.queue, c.id) or 0
@@ -212,12 +212,13 @@ class RouterService:
                 offered += await self.dispatch_contact(conversation_id) is not None
         return offered
 
-    async def restore(self, conversations: Iterable[LiveConversation], priorities: Mapping[str, int]) -> int:
-        """Rebuild routing state from the system of record; returns how many conversations were restored."""
-        restored = 0
+    async def restore(self, conversations: Iterable[LiveConversation]) -> list[str]:
+        """Put back what Redis lost of the live conversations (from the system of record); returns
+        the ids restored (those Redis still knew are left as they are)."""
+        restored = []
         for c in conversations:
-            priority = priorities.get(c.id, 0)
-            restored += await self.store.restore(c, priority, policy.queue_score(priority, c.enqueued_ms))
+            if await self.store.restore(c, c.priority, policy.queue_score(c.priority, c.enqueued_ms)):
+                restored.append(c.id)
         await self.store.mark_built()
         return restored
 
