@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from contactd.embedded import EmbeddedServers, free_port
 from contactd.migrate import migrate
 from contactd.settings import Settings
 from tests.helpers import PASSWORD, UNIT, Client, login
+from tests.processes import ContactdProcess
 
 
 @pytest.fixture(scope="session")
@@ -153,6 +154,21 @@ async def server(server_urls: tuple[str, str], department: str, tmp_path: Path) 
     live = await LiveServer(make_settings(server_urls, department, tmp_path)).start()
     yield live
     await live.stop()
+
+
+@pytest.fixture
+def contactd_process(tmp_path: Path) -> Iterator[Callable[..., ContactdProcess]]:
+    """Starts real ``contactd`` processes; every one still running is stopped after the test, pass or fail."""
+    started: list[ContactdProcess] = []
+
+    def start(command: str, data_dir: Path | None = None, **env: str) -> ContactdProcess:
+        proc = ContactdProcess(command, data_dir or tmp_path / f"data-{len(started)}", **env)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -66,9 +67,11 @@ async def transcript(node: ContactdProcess, cid: str) -> list[str]:
     return [m["text"] for m in r.json()["transcript"]]
 
 
-async def test_data_survives_a_restart_and_sigterm_stops_everything(tmp_path: Path) -> None:
+async def test_data_survives_a_restart_and_sigterm_stops_everything(
+    tmp_path: Path, contactd_process: Callable[..., ContactdProcess]
+) -> None:
     data = tmp_path / "data"
-    node = ContactdProcess("demo", data)
+    node = contactd_process("demo", data)
     await node.ready()
     pids = server_pids(data)
     assert len(pids) == 2 and all(_alive(p) for p in pids)
@@ -76,34 +79,38 @@ async def test_data_survives_a_restart_and_sigterm_stops_everything(tmp_path: Pa
     assert node.stop(signal.SIGTERM) == 0
     assert await wait_dead(pids), "embedded servers still running after SIGTERM"
 
-    again = ContactdProcess("demo", data)
+    again = contactd_process("demo", data)
     await again.ready()
     assert await transcript(again, cid) == ["my claim number is 1234"]
     assert again.stop(signal.SIGINT) == 0
     assert await wait_dead(server_pids(data) or pids)
 
 
-async def test_after_kill_9_the_next_start_recovers_and_runs_one_copy(tmp_path: Path) -> None:
+async def test_after_kill_9_the_next_start_recovers_and_runs_one_copy(
+    tmp_path: Path, contactd_process: Callable[..., ContactdProcess]
+) -> None:
     data = tmp_path / "data"
-    node = ContactdProcess("demo", data)
+    node = contactd_process("demo", data)
     await node.ready()
     cid = await leave_a_message(node)
     pids = server_pids(data)
     node.stop(signal.SIGKILL)
     assert await wait_dead(pids), "embedded servers outlived a kill -9 of contactd"
 
-    again = ContactdProcess("demo", data)
+    again = contactd_process("demo", data)
     await again.ready()
     assert await transcript(again, cid) == ["my claim number is 1234"]
     assert postmasters(data) == 1
     again.stop()
 
 
-async def test_two_contactd_processes_cannot_share_one_data_directory(tmp_path: Path) -> None:
+async def test_two_contactd_processes_cannot_share_one_data_directory(
+    tmp_path: Path, contactd_process: Callable[..., ContactdProcess]
+) -> None:
     data = tmp_path / "data"
-    first = ContactdProcess("demo", data)
+    first = contactd_process("demo", data)
     await first.ready()
-    second = ContactdProcess("demo", data)
+    second = contactd_process("demo", data)
     assert second.proc.wait(30 * UNIT) == 1
     second.stop()
     assert f"data directory {data} is in use by another contactd (pid {first.proc.pid})" in second.output()
@@ -111,10 +118,12 @@ async def test_two_contactd_processes_cannot_share_one_data_directory(tmp_path: 
     first.stop()
 
 
-async def test_migrate_command_applies_the_schema_once(tmp_path: Path) -> None:
+async def test_migrate_command_applies_the_schema_once(
+    tmp_path: Path, contactd_process: Callable[..., ContactdProcess]
+) -> None:
     data = tmp_path / "data"
     for expected in ("1 migrations applied now", "0 migrations applied now"):
-        proc = ContactdProcess("migrate", data)
+        proc = contactd_process("migrate", data)
         assert proc.proc.wait(60 * UNIT) == 0
         assert expected in proc.output()
         proc.stop()

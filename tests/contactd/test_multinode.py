@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -20,85 +21,66 @@ async def agent_on(node: ContactdProcess, username: str) -> Client:
     return client
 
 
+@pytest.fixture
+async def two_nodes(
+    server_urls: tuple[str, str], department: str, contactd_process: Callable[..., ContactdProcess]
+) -> list[ContactdProcess]:
+    """Two ``contactd serve`` processes sharing the test's Redis, PostgreSQL and department."""
+    env = {"CONTACTD_REDIS_URL": server_urls[0], "CONTACTD_DATABASE_URL": server_urls[1], "CONTACTD_TENANT": department}
+    nodes = [contactd_process("serve", CONTACTD_NODE_ID=f"node-{i}", **env) for i in (1, 2)]
+    for node in nodes:
+        await node.ready()
+    return nodes
+
+
 async def test_a_citizen_on_one_node_chats_with_an_agent_on_another(
-    server_urls: tuple[str, str], department: str, tmp_path: object, db: asyncpg.Pool
+    two_nodes: list[ContactdProcess], db: asyncpg.Pool
 ) -> None:
-    env = {
-        "CONTACTD_REDIS_URL": server_urls[0],
-        "CONTACTD_DATABASE_URL": server_urls[1],
-        "CONTACTD_TENANT": department,
-    }
-    nodes = [
-        ContactdProcess("serve", tmp_path / f"node{i}", CONTACTD_NODE_ID=f"node-{i}", **env)  # type: ignore
-        for i in (1, 2)
-    ]
-    try:
-        for node in nodes:
-            await node.ready()
-        one, two = nodes
-        agent = await agent_on(two, "agent2")
-        citizen = await Client.connect(one.ws("/ws/chat"), origin=one.base)
-        await citizen.send({"type": "chat.start", "queue": "benefits", "name": "Ann"})
-        cid = (await citizen.expect(typed("chat.queued")))["conversation_id"]
+    one, two = two_nodes
+    agent = await agent_on(two, "agent2")
+    citizen = await Client.connect(one.ws("/ws/chat"), origin=one.base)
+    await citizen.send({"type": "chat.start", "queue": "benefits", "name": "Ann"})
+    cid = (await citizen.expect(typed("chat.queued")))["conversation_id"]
 
-        await agent.expect(typed("offer", conversation_id=cid))
-        await agent.send({"type": "offer.accept", "conversation_id": cid})
-        await agent.expect(typed("conversation.assigned", conversation_id=cid))
-        assert (await citizen.expect(typed("chat.agent_joined")))["agent_name"] == "Bethan Jones"
-        for i in range(5):
-            await citizen.send({"type": "message", "id": f"c{i}", "text": f"citizen says {i}"})
-            await agent.expect(typed("message", conversation_id=cid, id=f"c{i}"))
-            await agent.send({"type": "message", "conversation_id": cid, "id": f"a{i}", "text": f"agent says {i}"})
-            assert (await citizen.expect(typed("message", id=f"a{i}")))["text"] == f"agent says {i}"
+    await agent.expect(typed("offer", conversation_id=cid))
+    await agent.send({"type": "offer.accept", "conversation_id": cid})
+    await agent.expect(typed("conversation.assigned", conversation_id=cid))
+    assert (await citizen.expect(typed("chat.agent_joined")))["agent_name"] == "Bethan Jones"
+    for i in range(5):
+        await citizen.send({"type": "message", "id": f"c{i}", "text": f"citizen says {i}"})
+        await agent.expect(typed("message", conversation_id=cid, id=f"c{i}"))
+        await agent.send({"type": "message", "conversation_id": cid, "id": f"a{i}", "text": f"agent says {i}"})
+        assert (await citizen.expect(typed("message", id=f"a{i}")))["text"] == f"agent says {i}"
 
-        # A second console of the same agent, on the other node, sees the conversation too.
-        other_tab = await Client.connect(one.ws("/ws/agent"), await login(one.base, "agent2"), origin=one.base)
-        await other_tab.expect(typed("conversation.assigned", conversation_id=cid))
-        await citizen.send({"type": "message", "id": "c-last", "text": "to both tabs"})
-        await other_tab.expect(typed("message", id="c-last"))
+    # A second console of the same agent, on the other node, sees the conversation too.
+    other_tab = await Client.connect(one.ws("/ws/agent"), await login(one.base, "agent2"), origin=one.base)
+    await other_tab.expect(typed("conversation.assigned", conversation_id=cid))
+    await citizen.send({"type": "message", "id": "c-last", "text": "to both tabs"})
+    await other_tab.expect(typed("message", id="c-last"))
 
-        await agent.send({"type": "conversation.end", "conversation_id": cid})
-        assert (await citizen.expect(typed("chat.ended")))["by"] == "agent"
-        await agent.send({"type": "wrapup.done", "conversation_id": cid, "disposition": "resolved"})
-        await other_tab.expect(typed("conversation.closed", conversation_id=cid))
-        count = await db.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", uuid.UUID(cid))
-        assert count == 11
-    finally:
-        for node in nodes:
-            node.stop()
+    await agent.send({"type": "conversation.end", "conversation_id": cid})
+    assert (await citizen.expect(typed("chat.ended")))["by"] == "agent"
+    await agent.send({"type": "wrapup.done", "conversation_id": cid, "disposition": "resolved"})
+    await other_tab.expect(typed("conversation.closed", conversation_id=cid))
+    count = await db.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", uuid.UUID(cid))
+    assert count == 11
 
 
-async def test_simultaneous_arrivals_on_two_nodes_never_overfill_an_agent(
-    server_urls: tuple[str, str], department: str, tmp_path: object
-) -> None:
-    env = {
-        "CONTACTD_REDIS_URL": server_urls[0],
-        "CONTACTD_DATABASE_URL": server_urls[1],
-        "CONTACTD_TENANT": department,
-    }
-    nodes = [
-        ContactdProcess("serve", tmp_path / f"n{i}", CONTACTD_NODE_ID=f"n-{i}", **env)  # type: ignore
-        for i in (1, 2)
-    ]
-    try:
-        for node in nodes:
-            await node.ready()
-        agent = await agent_on(nodes[0], "agent3")  # chat capacity 3
-        citizens = []
-        for i in range(10):
-            node = nodes[i % 2]
-            c = await Client.connect(node.ws("/ws/chat"), origin=node.base)
-            citizens.append(c)
-        for i, c in enumerate(citizens):
-            await c.send({"type": "chat.start", "queue": "general", "name": f"C{i}"})
-        for c in citizens:
-            await c.expect(typed("chat.queued"))
-        await agent.maybe(lambda f: False, timeout=1.5)
-        agent.rewind()
-        offers = {f["conversation_id"] for f in agent.seen if f.get("type") == "offer"}
-        assert len(offers) == 3
-        loads = [f["load"]["chat"] for f in agent.seen if f.get("type") == "agent.state"]
-        assert max(loads) == 3
-    finally:
-        for node in nodes:
-            node.stop()
+async def test_simultaneous_arrivals_on_two_nodes_never_overfill_an_agent(two_nodes: list[ContactdProcess]) -> None:
+    nodes = two_nodes
+    agent = await agent_on(nodes[0], "agent3")  # chat capacity 3
+    citizens = []
+    for i in range(10):
+        node = nodes[i % 2]
+        c = await Client.connect(node.ws("/ws/chat"), origin=node.base)
+        citizens.append(c)
+    for i, c in enumerate(citizens):
+        await c.send({"type": "chat.start", "queue": "general", "name": f"C{i}"})
+    for c in citizens:
+        await c.expect(typed("chat.queued"))
+    await agent.maybe(lambda f: False, timeout=1.5)
+    agent.rewind()
+    offers = {f["conversation_id"] for f in agent.seen if f.get("type") == "offer"}
+    assert len(offers) == 3
+    loads = [f["load"]["chat"] for f in agent.seen if f.get("type") == "agent.state"]
+    assert max(loads) == 3
