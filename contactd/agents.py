@@ -66,7 +66,8 @@ class Agents:
         status = agent.status if agent else "offline"
         load = {ch: agent.load.get(ch, 0) for ch in CHANNELS} if agent else dict.fromkeys(CHANNELS, 0)
         capacity = dict(agent.capacity) if agent and any(agent.capacity.values()) else dict(self.default_capacity)
-        return {"type": "agent.state", "status": status, "load": load, "capacity": capacity}
+        reason = agent.reason if agent else ""
+        return {"type": "agent.state", "status": status, "reason": reason, "load": load, "capacity": capacity}
 
     async def push_state(self, agent_id: str) -> None:
         await self.hub.publish(self.keys.to_agent(agent_id), await self.state_frame(agent_id))

@@ -26,6 +26,7 @@ from router.service import RouterService, receipt
 from router.store import LiveConversation
 
 log = logging.getLogger("contactd.conversations")
+MISSED_OFFERS = "missed offers"
 
 
 def _ms(conv: Conversation) -> int:
@@ -292,6 +293,12 @@ class Conversations:
             self.metrics.timeouts.inc()
         await self.to_agent(agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id, "reason": reason})
         await self.agents.push_state(agent_id)
+
+    async def agent_missed(self, agent_id: str, missed: int) -> None:
+        user = await self.agents.staff.user_by_id(int(agent_id))
+        if user is not None:
+            log.info("agent missed %d offers in a row; set away", missed, extra={"agent_id": agent_id})
+            await self.agents.set_status(user, "away", MISSED_OFFERS)
 
     async def changed(self, queue: str) -> None:
         await self.hub.publish(self.keys.changed(), {"queue": queue})

@@ -25,6 +25,8 @@ class Agent:
     """Most contacts at once per channel."""
     queues: frozenset[str] = frozenset()
     """Queues this agent serves."""
+    reason: str = ""
+    """Why the agent is away (their own words, or e.g. "missed offers")."""
 
     def free(self, channel: str) -> int:
         """Slots left on ``channel``."""

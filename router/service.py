@@ -27,6 +27,9 @@ class Listener(Protocol):
     async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:
         """An offer ended without an answer: ``reason`` is ``timeout``, or ``away`` (the agent left)."""
 
+    async def agent_missed(self, agent_id: str, missed: int) -> None:
+        """The agent let ``missed`` offers in a row time out: set them away and tell them why."""
+
     async def changed(self, queue: str) -> None: ...
 
 
@@ -40,6 +43,8 @@ class RouterConfig:
     """How long an agent who declined or missed a contact is not offered it again."""
     attempts: int = 8
     """Decisions tried for one contact when Redis refuses stale ones."""
+    max_missed: int = 3
+    """Offers an agent may miss in a row before they are set away (reason "missed offers")."""
 
 
 class RouterService:
@@ -116,19 +121,29 @@ class RouterService:
 
     async def reject(self, conversation_id: str, agent_id: str) -> bool:
         """The agent declines: the contact goes back to its place and on to the next agent."""
-        return await self._requeue(conversation_id, agent_id)
+        return await self._requeue(conversation_id, agent_id) is not None
 
-    async def _requeue(self, conversation_id: str, agent_id: str) -> bool:
+    async def _requeue(self, conversation_id: str, agent_id: str, missed: bool = False) -> int | None:
+        """Put an offered contact back at its place and offer it on; None if the offer was no longer open.
+
+        Returns the agent's offers missed in a row (0 for a decline). An agent who
+        has just missed too many is not offered more: they are about to be set away.
+        """
         live = await self.store.conversation(conversation_id)
         if live is None or live.state != "offered" or live.agent_id != agent_id:
-            return False
+            return None
         skip_ms = int(self.config.skip_after_decline_s * 1000)
-        if not await self.store.requeue(conversation_id, agent_id, live.queue, skip_ms):
-            return False
+        if missed:
+            count = await self.store.miss(conversation_id, agent_id, live.queue, skip_ms)
+        else:
+            count = 0 if await self.store.requeue(conversation_id, agent_id, live.queue, skip_ms) else None
+        if count is None:
+            return None
         await self.listener.changed(live.queue)
         await self.dispatch_contact(conversation_id)
-        await self.dispatch_agent(agent_id)
-        return True
+        if count < self.config.max_missed:
+            await self.dispatch_agent(agent_id)
+        return count
 
     async def expire_offers(self) -> int:
         """Requeue every offer past its deadline (each claimed by one node); returns how many."""
@@ -138,9 +153,13 @@ class RouterService:
             live = await self.store.conversation(conversation_id)
             if live is None or live.state != "offered":
                 continue
-            if await self._requeue(conversation_id, live.agent_id):
-                expired += 1
-                await self.listener.offer_withdrawn(conversation_id, live.agent_id, "timeout")
+            missed = await self._requeue(conversation_id, live.agent_id, missed=True)
+            if missed is None:
+                continue
+            expired += 1
+            await self.listener.offer_withdrawn(conversation_id, live.agent_id, "timeout")
+            if missed >= self.config.max_missed:
+                await self.listener.agent_missed(live.agent_id, missed)
         return expired
 
     async def end(self, conversation_id: str, agent_id: str = "") -> str:
@@ -196,7 +215,7 @@ class RouterService:
         )
         if status != "available":
             for conversation_id in await self.store.offers_of(agent_id):
-                if await self._requeue(conversation_id, agent_id):
+                if await self._requeue(conversation_id, agent_id) is not None:
                     await self.listener.offer_withdrawn(conversation_id, agent_id, "away")
         if old != status:
             await self.listener.changed("")

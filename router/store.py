@@ -247,18 +247,27 @@ class RouterStore:
     async def accept(self, conversation_id: str, agent_id: str, now_ms: int) -> bool:
         """True if ``agent_id`` held the offer and now has the conversation."""
         k = self.keys
-        r = await self._run("accept", [k.conv(conversation_id), k.offers()], [conversation_id, agent_id, now_ms])
+        r = await self._run(
+            "accept", [k.conv(conversation_id), k.offers(), k.agent(agent_id)], [conversation_id, agent_id, now_ms]
+        )
         return _text(r) == "OK"
 
     async def requeue(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int) -> bool:
-        """Put an offered conversation back in its queue (declined or timed out)."""
+        """Put a declined offer's conversation back at its place in its queue."""
+        return await self._requeue(conversation_id, agent_id, queue, skip_ms, missed=False) is not None
+
+    async def miss(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int) -> int | None:
+        """Put a timed-out offer's conversation back; returns the agent's offers missed in a row (None: no offer)."""
+        return await self._requeue(conversation_id, agent_id, queue, skip_ms, missed=True)
+
+    async def _requeue(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int, missed: bool) -> int | None:
         k = self.keys
-        r = await self._run(
+        outcome, count = await self._run(
             "requeue",
             [k.conv(conversation_id), k.agent(agent_id), k.queue(queue), k.offers(), k.skip(conversation_id)],
-            [conversation_id, agent_id, skip_ms],
+            [conversation_id, agent_id, skip_ms, "1" if missed else "0"],
         )
-        return _text(r) == "OK"
+        return int(count) if _text(outcome) == "OK" else None
 
     async def due_offers(self, now_ms: int, lease_ms: int, limit: int = 100) -> list[str]:
         """Lease the offers whose deadline passed."""
@@ -346,4 +355,6 @@ def _agent(agent_id: str, h: Mapping[str, str]) -> Agent:
     load = {ch: int(h.get(f"load:{ch}", "0")) for ch in CHANNELS}
     cap = {ch: int(h.get(f"cap:{ch}", "0")) for ch in CHANNELS}
     queues = frozenset(q for q in h.get("queues", "").split(",") if q)
-    return Agent(agent_id, h.get("status", "offline"), int(h.get("idle_since", "0")), load, cap, queues)
+    return Agent(
+        agent_id, h.get("status", "offline"), int(h.get("idle_since", "0")), load, cap, queues, h.get("reason", "")
+    )

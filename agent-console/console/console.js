@@ -92,7 +92,8 @@ function renderAgentState(frame) {
   const changedByServer = currentStatus && status !== currentStatus && status !== requestedStatus;
   currentStatus = status;
   if (status === requestedStatus) requestedStatus = null;
-  byId('status-text').textContent = label;
+  const reason = status === 'away' && frame.reason ? ` (${frame.reason})` : '';
+  byId('status-text').textContent = label + reason;
   byId('status-summary').dataset.status = status;
   const select = byId('status-select');
   if (STATUS_LABELS[status]) select.value = requestedStatus || status;
@@ -102,7 +103,11 @@ function renderAgentState(frame) {
   byId('conversations-empty').textContent = status === 'available'
     ? 'No conversations yet. New chats will appear here when you accept an offer.'
     : 'No conversations yet. Set yourself Available to receive chats.';
-  if (changedByServer) announcePolite(`Your status is now ${label}.`);
+  if (changedByServer && frame.reason === 'missed offers') {
+    showMissedOffers();
+  } else if (changedByServer) {
+    announcePolite(`Your status is now ${label}.`);
+  }
 }
 
 function handleError(frame) {
@@ -113,6 +118,12 @@ function handleError(frame) {
   requestedStatus = null;
   if (currentStatus) byId('status-select').value = currentStatus;
   showError(text);
+}
+
+/** Tells the agent, in the alert area (read out by screen readers), why they were set away. */
+function showMissedOffers() {
+  showError('You missed several chat offers in a row, so your status is now Away. '
+    + 'Choose Available when you are ready to take chats again.');
 }
 
 /** Shows an error in the alert area (empty text clears it). */

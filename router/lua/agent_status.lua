@@ -16,7 +16,7 @@ if old ~= new then
   redis.call('HSET', KEYS[1], 'since', ARGV[3])
 end
 if new == 'available' and old ~= 'available' then
-  redis.call('HSET', KEYS[1], 'idle_since', ARGV[3])
+  redis.call('HSET', KEYS[1], 'idle_since', ARGV[3], 'missed', 0)
 end
 local current = tonumber(ARGV[8])
 for i = 3, #KEYS do

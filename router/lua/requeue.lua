@@ -1,11 +1,12 @@
 -- An offer was declined or timed out: free the agent's slot and put the conversation
 -- back at its old place in its queue; the agent is not offered it again until the skip set expires.
+-- A missed offer (timeout) adds to the agent's count of offers missed in a row.
 -- KEYS[1] conv hash  KEYS[2] agent hash  KEYS[3] queue zset  KEYS[4] offers zset  KEYS[5] skip set
--- ARGV[1] conversation id  ARGV[2] agent id  ARGV[3] skip time-to-live ms
--- Returns 'OK' or 'no_offer'.
+-- ARGV[1] conversation id  ARGV[2] agent id  ARGV[3] skip time-to-live ms  ARGV[4] '1' if missed, '0' if declined
+-- Returns {'OK', offers missed in a row} or {'no_offer', 0}.
 local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'channel', 'score')
 if c[1] ~= 'offered' or c[2] ~= ARGV[2] then
-  return 'no_offer'
+  return {'no_offer', 0}
 end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'agent', '')
 redis.call('HDEL', KEYS[1], 'deadline')
@@ -16,4 +17,8 @@ redis.call('ZADD', KEYS[3], c[4], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[2])
 redis.call('PEXPIRE', KEYS[5], ARGV[3])
-return 'OK'
+local missed = 0
+if ARGV[4] == '1' then
+  missed = redis.call('HINCRBY', KEYS[2], 'missed', 1)
+end
+return {'OK', missed}

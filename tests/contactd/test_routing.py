@@ -151,3 +151,23 @@ async def test_redis_emptied_mid_chat_is_rebuilt_from_postgresql(server: LiveSer
     # The conversation carries on where it was.
     await citizen.send({"type": "message", "id": "after", "text": "still there?"})
     await agent.expect(typed("message", id="after"))
+
+
+async def test_an_agent_who_misses_three_offers_is_set_away_and_told_why(quick: LiveServer, db: asyncpg.Pool) -> None:
+    agent = await quick.agent("agent3")
+    for n in range(4):
+        await quick.citizen("general", f"C{n}")
+    state = await agent.expect(typed("agent.state", status="away"), timeout=8)
+    assert state["reason"] == "missed offers"
+    await agent.maybe(lambda f: False, timeout=0.5)
+    offers = {f["conversation_id"] for f in agent.seen if f.get("type") == "offer"}
+    ended = {f["conversation_id"]: f["reason"] for f in agent.seen if f.get("type") == "offer.withdrawn"}
+    # Capacity 3: three offers at once; a fourth may fill a slot freed by a miss, and is withdrawn when set away.
+    assert set(ended) == offers and list(ended.values()).count("timeout") >= 3
+    assert set(ended.values()) <= {"timeout", "away"}
+    assert await agent.maybe(typed("offer"), timeout=1.5) is None
+    last = await db.fetchval(
+        "SELECT data->>'reason' FROM events WHERE tenant_id = $1 AND type = 'agent.status' ORDER BY id DESC LIMIT 1",
+        quick.settings.tenant,
+    )
+    assert last == "missed offers"

@@ -39,6 +39,7 @@ class Recorder(Listener):
         self.expired: list[tuple[str, str]] = []
         self.reasons: list[str] = []
         self.queues: list[str] = []
+        self.missed: list[tuple[str, int]] = []
 
     async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None:
         self.offers.append((contact.id, agent_id))
@@ -51,6 +52,9 @@ class Recorder(Listener):
 
     async def changed(self, queue: str) -> None:
         self.queues.append(queue)
+
+    async def agent_missed(self, agent_id: str, missed: int) -> None:
+        self.missed.append((agent_id, missed))
 
 
 @pytest.fixture
@@ -265,3 +269,38 @@ async def test_a_priority_contact_keeps_its_priority_when_transferred(
     waiting = await store.contact("urgent")
     assert waiting is not None and waiting.priority == 5
     assert await store.waiting("billing") == ["urgent", "b1"]
+
+
+async def test_three_missed_offers_in_a_row_are_reported_and_no_more_are_offered(
+    router: RouterService, store: RouterStore, heard: Recorder, clock: Clock
+) -> None:
+    await status(router, "a1", chat=1)
+    for n in range(4):
+        await arrive(router, clock, f"c{n}")
+    for expected in (1, 2):
+        clock.advance(31)
+        assert await router.expire_offers() == 1
+        assert heard.missed == [] and len(heard.offers) == expected + 1  # offered the next one
+    clock.advance(31)
+    assert await router.expire_offers() == 1
+    assert heard.missed == [("a1", 3)]
+    assert len(heard.offers) == 3  # not offered a fourth: the service is about to set them away
+    assert await chat_load(store, "a1") == 0
+
+
+async def test_an_accepted_offer_starts_the_count_of_missed_offers_again(
+    router: RouterService, store: RouterStore, heard: Recorder, clock: Clock
+) -> None:
+    await status(router, "a1", chat=1)
+    for n in range(5):
+        await arrive(router, clock, f"c{n}")
+    for _ in range(2):
+        clock.advance(31)
+        await router.expire_offers()
+    offered_now = heard.offers[-1][0]
+    assert await router.accept(offered_now, "a1")
+    await router.release(offered_now, "a1")
+    for _ in range(2):
+        clock.advance(31)
+        await router.expire_offers()
+    assert heard.missed == []
