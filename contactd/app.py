@@ -114,7 +114,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     router = RouterService(
         router_store,
         conversations,
-        RouterConfig(offer_timeout_s=settings.offer_timeout_s),
+        RouterConfig(offer_timeout_s=settings.offer_timeout_s, wrapup_s=settings.wrapup_s),
         clock_ms=lambda: int(time.time() * 1000),
     )
     conversations.router = router
@@ -168,6 +168,7 @@ async def ticker(svc: Services) -> None:
     await svc.hub.subscribe(svc.keys.changed(), on_change(svc, changed))
     jobs: list[tuple[float, Callable[[], Awaitable[Any]]]] = [
         (0.25, svc.router.expire_offers),
+        (0.5, svc.router.expire_wrapups),
         (0.25, svc.board.tick),
         (1.0, lambda: svc.router.route_waiting(svc.queue_names)),
         (1.0, lambda: ensure_built(svc)),

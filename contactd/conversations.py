@@ -294,6 +294,16 @@ class Conversations:
         await self.to_agent(agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id, "reason": reason})
         await self.agents.push_state(agent_id)
 
+    async def wrapup_expired(self, conversation_id: str, agent_id: str) -> None:
+        await self.store.transition(
+            conversation_id, "wrapup.expired", actor=int(agent_id), state="closed", closed_at="now()"
+        )
+        await self.to_agent(
+            agent_id,
+            {"type": "conversation.closed", "conversation_id": conversation_id, "reason": "wrap-up time ended"},
+        )
+        await self.agents.push_state(agent_id)
+
     async def agent_missed(self, agent_id: str, missed: int) -> None:
         user = await self.agents.staff.user_by_id(int(agent_id))
         if user is not None:

@@ -58,6 +58,8 @@ class Settings:
     """Seconds an agent has to accept an offer (``CONTACTD_OFFER_TIMEOUT_S``)."""
     chat_capacity: int = 3
     """Default concurrent chats per agent (``CONTACTD_CHAT_CAPACITY``)."""
+    wrapup_s: float = 60.0
+    """Seconds an agent has to wrap up before the slot frees by itself (``CONTACTD_WRAPUP_S``)."""
     agent_grace_s: float = 10.0
     """Seconds a disconnected console has to come back before its agent goes offline (``CONTACTD_AGENT_GRACE_S``)."""
     citizen_grace_s: float = 30.0
@@ -176,6 +178,7 @@ def _parse(r: _Reader, *, demo: bool) -> Settings:
         tenant=_tenant(r.text("TENANT", "default")),
         offer_timeout_s=r.number("OFFER_TIMEOUT_S", 30.0, 1.0, 600.0),
         chat_capacity=r.integer("CHAT_CAPACITY", 3, 1, 20) or 3,
+        wrapup_s=r.number("WRAPUP_S", 60.0, 1.0, 3600.0),
         agent_grace_s=r.number("AGENT_GRACE_S", 10.0, 0.0, 600.0),
         citizen_grace_s=r.number("CITIZEN_GRACE_S", 30.0, 0.0, 3600.0),
         log_level=log_level,

@@ -47,6 +47,10 @@ class Keys:
         """ZSET: conversation ids with a pending offer, scored by the offer's deadline (ms)."""
         return f"{self.prefix}:offers"
 
+    def wrapups(self) -> str:
+        """ZSET: conversation ids in wrap-up, scored by when the slot frees by itself (ms)."""
+        return f"{self.prefix}:wrapups"
+
     def built(self) -> str:
         """STRING: present once routing state has been rebuilt from PostgreSQL; its loss means Redis was emptied."""
         return f"{self.prefix}:built"

@@ -27,6 +27,9 @@ class Listener(Protocol):
     async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:
         """An offer ended without an answer: ``reason`` is ``timeout``, or ``away`` (the agent left)."""
 
+    async def wrapup_expired(self, conversation_id: str, agent_id: str) -> None:
+        """The agent did not finish wrap-up in time; the slot has been freed."""
+
     async def agent_missed(self, agent_id: str, missed: int) -> None:
         """The agent let ``missed`` offers in a row time out: set them away and tell them why."""
 
@@ -43,6 +46,8 @@ class RouterConfig:
     """How long an agent who declined or missed a contact is not offered it again."""
     attempts: int = 8
     """Decisions tried for one contact when Redis refuses stale ones."""
+    wrapup_s: float = 60.0
+    """Seconds an agent has to wrap up before the slot frees by itself."""
     max_missed: int = 3
     """Offers an agent may miss in a row before they are set away (reason "missed offers")."""
 
@@ -162,9 +167,26 @@ class RouterService:
                 await self.listener.agent_missed(live.agent_id, missed)
         return expired
 
+    def _wrapup_deadline(self) -> int:
+        return self.now_ms() + int(self.config.wrapup_s * 1000)
+
+    async def expire_wrapups(self) -> int:
+        """Free the slots of wrap-ups past their time limit (each claimed by one node); returns how many."""
+        expired = 0
+        for conversation_id in await self.store.due_wrapups(self.now_ms(), lease_ms=5000):
+            live = await self.store.conversation(conversation_id)
+            if live is None or live.state != "wrapup":
+                continue
+            if await self.store.release(conversation_id, live.agent_id, self.now_ms()):
+                expired += 1
+                await self.listener.wrapup_expired(conversation_id, live.agent_id)
+                await self.listener.changed("")
+                await self.dispatch_agent(live.agent_id)
+        return expired
+
     async def end(self, conversation_id: str, agent_id: str = "") -> str:
         """The conversation ends (agent id '' = the citizen ended it); the agent moves to wrap-up."""
-        outcome = await self.store.end(conversation_id, agent_id, self.now_ms())
+        outcome = await self.store.end(conversation_id, agent_id, self.now_ms(), self._wrapup_deadline())
         await self.listener.changed("")
         return outcome
 
@@ -191,7 +213,7 @@ class RouterService:
 
     async def abandon(self, conversation_id: str) -> tuple[str, str]:
         """The citizen left: (state it was in, agent who held it or '')."""
-        state, agent_id = await self.store.abandon(conversation_id, self.now_ms())
+        state, agent_id = await self.store.abandon(conversation_id, self.now_ms(), self._wrapup_deadline())
         await self.listener.changed("")
         if state == "offered" and agent_id:
             await self.dispatch_agent(agent_id)
@@ -236,7 +258,8 @@ class RouterService:
         the ids restored (those Redis still knew are left as they are)."""
         restored = []
         for c in conversations:
-            if await self.store.restore(c, c.priority, policy.queue_score(c.priority, c.enqueued_ms)):
+            score = policy.queue_score(c.priority, c.enqueued_ms)
+            if await self.store.restore(c, c.priority, score, self._wrapup_deadline()):
                 restored.append(c.id)
         await self.store.mark_built()
         return restored

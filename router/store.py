@@ -14,13 +14,14 @@ from redis.commands.core import AsyncScript
 from router.keys import Keys
 from router.model import CHANNELS, Agent, Contact
 
+DEFAULT_WRAPUP_MS = 60_000  # used when a caller gives no wrap-up deadline
 SCRIPTS = (
     "enqueue",
     "restore",
     "offer",
     "accept",
     "requeue",
-    "due_offers",
+    "lease_due",
     "end",
     "release",
     "abandon",
@@ -210,14 +211,14 @@ class RouterStore:
             )
         )
 
-    async def restore(self, c: LiveConversation, priority: int, score: int) -> bool:
+    async def restore(self, c: LiveConversation, priority: int, score: int, wrapup_deadline_ms: int = 0) -> bool:
         """Rebuild one conversation's state from PostgreSQL; False if Redis already had it."""
         k = self.keys
         agent_key = k.agent(c.agent_id) if c.agent_id else k.agents()
         return bool(
             await self._run(
                 "restore",
-                [k.conv(c.id), k.queue(c.queue), agent_key],
+                [k.conv(c.id), k.queue(c.queue), agent_key, k.wrapups()],
                 [
                     c.id,
                     c.queue,
@@ -229,6 +230,7 @@ class RouterStore:
                     c.language,
                     c.state,
                     c.agent_id,
+                    wrapup_deadline_ms,
                 ],
             )
         )
@@ -271,19 +273,27 @@ class RouterStore:
 
     async def due_offers(self, now_ms: int, lease_ms: int, limit: int = 100) -> list[str]:
         """Lease the offers whose deadline passed."""
-        return [_text(i) for i in await self._run("due_offers", [self.keys.offers()], [now_ms, lease_ms, limit])]
+        return [_text(i) for i in await self._run("lease_due", [self.keys.offers()], [now_ms, lease_ms, limit])]
 
-    async def end(self, conversation_id: str, agent_id: str, now_ms: int) -> str:
+    async def due_wrapups(self, now_ms: int, lease_ms: int, limit: int = 100) -> list[str]:
+        """Lease the wrap-ups whose time limit passed."""
+        return [_text(i) for i in await self._run("lease_due", [self.keys.wrapups()], [now_ms, lease_ms, limit])]
+
+    async def end(self, conversation_id: str, agent_id: str, now_ms: int, wrapup_deadline_ms: int | None = None) -> str:
         """Move an assigned conversation to wrap-up ('' agent = the citizen ended it)."""
-        return _text(await self._run("end", [self.keys.conv(conversation_id)], [agent_id, now_ms]))
+        deadline = now_ms + DEFAULT_WRAPUP_MS if wrapup_deadline_ms is None else wrapup_deadline_ms
+        keys = [self.keys.conv(conversation_id), self.keys.wrapups()]
+        return _text(await self._run("end", keys, [agent_id, now_ms, deadline]))
 
     async def release(self, conversation_id: str, agent_id: str, now_ms: int) -> bool:
         """Wrap-up done: free the slot."""
         k = self.keys
-        r = await self._run("release", [k.conv(conversation_id), k.agent(agent_id)], [agent_id, now_ms])
+        r = await self._run("release", [k.conv(conversation_id), k.agent(agent_id), k.wrapups()], [agent_id, now_ms])
         return _text(r) == "OK"
 
-    async def abandon(self, conversation_id: str, now_ms: int) -> tuple[str, str]:
+    async def abandon(
+        self, conversation_id: str, now_ms: int, wrapup_deadline_ms: int | None = None
+    ) -> tuple[str, str]:
         """The citizen left: (state it was in, agent who held it or '')."""
         k = self.keys
         for _ in range(5):
@@ -293,8 +303,13 @@ class RouterStore:
             agent_key = k.agent(live.agent_id) if live.agent_id else k.agents()
             state, agent = await self._run(
                 "abandon",
-                [k.conv(conversation_id), k.queue(live.queue), k.offers(), agent_key, k.skip(live.id)],
-                [conversation_id, live.agent_id, now_ms],
+                [k.conv(conversation_id), k.queue(live.queue), k.offers(), agent_key, k.skip(live.id), k.wrapups()],
+                [
+                    conversation_id,
+                    live.agent_id,
+                    now_ms,
+                    now_ms + DEFAULT_WRAPUP_MS if wrapup_deadline_ms is None else wrapup_deadline_ms,
+                ],
             )
             if _text(state) != "retry":
                 return _text(state), _text(agent)

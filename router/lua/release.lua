@@ -1,12 +1,13 @@
 -- Wrap-up done: forget the conversation and free the agent's slot; an agent
 -- left with no work becomes idle now (longest idle is measured from here).
--- KEYS[1] conv hash  KEYS[2] agent hash
+-- KEYS[1] conv hash  KEYS[2] agent hash  KEYS[3] wrap-ups zset
 -- ARGV[1] agent id  ARGV[2] now ms
 -- Returns 'OK' or 'not_yours'.
 local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'channel')
 if c[2] ~= ARGV[1] or (c[1] ~= 'wrapup' and c[1] ~= 'assigned') then
   return 'not_yours'
 end
+redis.call('ZREM', KEYS[3], redis.call('HGET', KEYS[1], 'id'))
 redis.call('DEL', KEYS[1])
 if redis.call('HINCRBY', KEYS[2], 'load:' .. c[3], -1) < 0 then
   redis.call('HSET', KEYS[2], 'load:' .. c[3], 0)

@@ -1,7 +1,9 @@
 -- Rebuild one live conversation's routing state from PostgreSQL (after Redis was emptied).
 -- KEYS[1] conv hash  KEYS[2] queue zset  KEYS[3] agent hash (any key of the tenant when no agent)
+-- KEYS[4] wrap-ups zset
 -- ARGV[1] id  ARGV[2] queue  ARGV[3] channel  ARGV[4] priority  ARGV[5] enqueued ms  ARGV[6] score
 -- ARGV[7] name  ARGV[8] language  ARGV[9] state (queued|assigned|wrapup)  ARGV[10] agent id or ''
+-- ARGV[11] wrap-up deadline ms (for a conversation restored in wrap-up)
 -- Returns 1 if restored, 0 if Redis already knew it.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
@@ -13,5 +15,8 @@ if ARGV[9] == 'queued' then
   redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
 else
   redis.call('HINCRBY', KEYS[3], 'load:' .. ARGV[3], 1)
+end
+if ARGV[9] == 'wrapup' then
+  redis.call('ZADD', KEYS[4], ARGV[11], ARGV[1])
 end
 return 1

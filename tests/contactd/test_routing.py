@@ -171,3 +171,27 @@ async def test_an_agent_who_misses_three_offers_is_set_away_and_told_why(quick: 
         quick.settings.tenant,
     )
     assert last == "missed offers"
+
+
+async def test_wrap_up_has_a_time_limit_after_which_the_slot_frees(
+    server_urls: tuple[str, str], department: str, tmp_path: Path, db: asyncpg.Pool
+) -> None:
+    live = await LiveServer(make_settings(server_urls, department, tmp_path, wrapup_s=1.0 * UNIT)).start()
+    try:
+        agent = await live.agent("agent1")
+        citizen, queued = await live.citizen("general")
+        cid = queued["conversation_id"]
+        await agent.expect(typed("offer", conversation_id=cid))
+        await agent.send({"type": "offer.accept", "conversation_id": cid})
+        await agent.expect(typed("conversation.assigned", conversation_id=cid))
+        await citizen.send({"type": "chat.end"})
+        await agent.expect(typed("conversation.ended", conversation_id=cid))
+        closed = await agent.expect(typed("conversation.closed", conversation_id=cid), timeout=4)
+        assert closed["reason"] == "wrap-up time ended"
+        await agent.expect(lambda f: f.get("type") == "agent.state" and f["load"]["chat"] == 0)
+        row = await db.fetchrow("SELECT state, disposition FROM conversations WHERE id = $1", uuid.UUID(cid))
+        assert dict(row) == {"state": "closed", "disposition": None}
+        events = await db.fetch("SELECT type FROM events WHERE conversation_id = $1", uuid.UUID(cid))
+        assert "wrapup.expired" in [e["type"] for e in events]
+    finally:
+        await live.stop()

@@ -40,6 +40,7 @@ class Recorder(Listener):
         self.reasons: list[str] = []
         self.queues: list[str] = []
         self.missed: list[tuple[str, int]] = []
+        self.wrapups_expired: list[tuple[str, str]] = []
 
     async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None:
         self.offers.append((contact.id, agent_id))
@@ -55,6 +56,9 @@ class Recorder(Listener):
 
     async def agent_missed(self, agent_id: str, missed: int) -> None:
         self.missed.append((agent_id, missed))
+
+    async def wrapup_expired(self, conversation_id: str, agent_id: str) -> None:
+        self.wrapups_expired.append((conversation_id, agent_id))
 
 
 @pytest.fixture
@@ -304,3 +308,32 @@ async def test_an_accepted_offer_starts_the_count_of_missed_offers_again(
         clock.advance(31)
         await router.expire_offers()
     assert heard.missed == []
+
+
+async def test_a_wrap_up_left_too_long_frees_the_slot_by_itself(
+    router: RouterService, store: RouterStore, heard: Recorder, clock: Clock
+) -> None:
+    await status(router, "a1", chat=1)
+    await arrive(router, clock, "c1")
+    await arrive(router, clock, "c2")
+    assert await router.accept("c1", "a1")
+    assert await router.end("c1", "a1") == "OK"
+    clock.advance(59)
+    assert await router.expire_wrapups() == 0 and await chat_load(store, "a1") == 1
+    clock.advance(2)
+    assert await router.expire_wrapups() == 1
+    assert heard.wrapups_expired == [("c1", "a1")]
+    assert heard.offers[-1] == ("c2", "a1")  # the freed slot takes the next contact
+    assert not await router.release("c1", "a1")  # a late "wrap-up done" changes nothing
+
+
+async def test_wrap_up_done_in_time_is_not_expired_later(
+    router: RouterService, store: RouterStore, heard: Recorder, clock: Clock
+) -> None:
+    await status(router, "a1", chat=1)
+    await arrive(router, clock, "c1")
+    assert await router.accept("c1", "a1")
+    await router.end("c1", "a1")
+    assert await router.release("c1", "a1")
+    clock.advance(120)
+    assert await router.expire_wrapups() == 0 and heard.wrapups_expired == []
