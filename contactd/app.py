@@ -86,6 +86,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/me", http.me),
         Route("/api/queues", http.queues),
         Route("/api/conversations/{id}", http.conversation),
+        Route("/api/conversations/{id}/routing", http.routing),
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),
         WebSocketRoute("/ws/board", board_socket),

@@ -75,8 +75,14 @@ class Conversations:
         return max(await self.router.enqueue(self._live(conv)), 1)
 
     async def dispatch(self, conversation_id: str) -> None:
-        """Offer a queued conversation to the best free agent, if there is one."""
-        await self.router.dispatch_contact(conversation_id)
+        """Offer a queued conversation to the best free agent; if there is none, record why it waits."""
+        decision = await self.router.decide(conversation_id)
+        if decision is not None and decision.agent_id is None:
+            contact = await self.router.store.contact(conversation_id)
+            if contact is not None:
+                await self.store.event(
+                    "routing.waiting", conversation_id=conversation_id, data=receipt(decision, contact)
+                )
 
     async def estimator(self, queue: str) -> Callable[[int], int | None]:
         """Estimated wait in seconds by position in ``queue`` (None when nobody serving it is available).

@@ -216,6 +216,34 @@ class Store:
             for r in rows
         ]
 
+    async def routing_rows(
+        self, conversation_id: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[int, str]]:
+        """What a routing receipt is made of: the conversation, its events and offers, and agents' names."""
+        cid = uuid.UUID(conversation_id)
+        conv = await self.pool.fetchrow(
+            "SELECT c.id::text, c.channel, q.name AS queue, c.state, c.queued_at, c.assigned_at"
+            " FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = $1",
+            cid,
+        )
+        events = [
+            {**dict(r), "data": json.loads(r["data"])}
+            for r in await self.pool.fetch(
+                "SELECT at, type, agent_id, data FROM events WHERE conversation_id = $1 ORDER BY id", cid
+            )
+        ]
+        offers = [
+            dict(r)
+            for r in await self.pool.fetch(
+                "SELECT agent_id, outcome, decided_at FROM offers WHERE conversation_id = $1 ORDER BY id", cid
+            )
+        ]
+        names = {
+            r["id"]: r["display_name"]
+            for r in await self.pool.fetch("SELECT id, display_name FROM users WHERE tenant_id = $1", self.tenant)
+        }
+        return dict(conv), events, offers, names
+
     # --- state changes (conversation row + audit event in one transaction) ---------------
 
     async def transition(

@@ -78,16 +78,24 @@ class RouterService:
 
     async def dispatch_contact(self, conversation_id: str) -> str | None:
         """Offer a waiting contact to the best eligible agent; returns the agent id, or None."""
+        decision = await self.decide(conversation_id)
+        return decision.agent_id if decision is not None else None
+
+    async def decide(self, conversation_id: str) -> Decision | None:
+        """Offer a waiting contact if anyone can take it; the decision either way (None: not waiting).
+
+        A decision with no agent says who was passed over and why: the receipt
+        of a contact that has to wait.
+        """
+        decision = None
         for _ in range(self.config.attempts):
             contact = await self.store.contact(conversation_id)
             if contact is None:
                 return None
             decision = policy.choose_agent(contact, await self.store.agents_serving(contact.queue))
-            if decision.agent_id is None:
-                return None
-            if await self._offer(contact, decision):
-                return decision.agent_id
-        return None
+            if decision.agent_id is None or await self._offer(contact, decision):
+                return decision
+        return decision and Decision(decision.contact_id, None, (), decision.skipped, "refused by Redis")
 
     async def dispatch_agent(self, agent_id: str) -> int:
         """Fill a free agent's slots with the best waiting contacts; returns how many were offered."""

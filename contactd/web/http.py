@@ -13,6 +13,8 @@ from contactd.auth import COOKIE, authenticate, current_user, set_session_cookie
 from contactd.console_protocol import DISPOSITIONS
 from contactd.errors import NotFound
 from contactd.metrics import CONTENT_TYPE_LATEST
+from contactd.receipts import routing_report
+from contactd.store import Conversation
 from contactd.web.openapi import OPENAPI
 
 
@@ -104,18 +106,35 @@ async def queues(request: Request) -> Response:
     return JSONResponse({"queues": await services(request).store.queues()})
 
 
-async def conversation(request: Request) -> Response:
-    """A conversation with its transcript and events: supervisors, admins, or the agent it was assigned to."""
+async def _visible(request: Request) -> Conversation | Response:
+    """The conversation in the path if the signed-in user may see it (supervisors, admins, its agent)."""
     svc = services(request)
     user = await current_user(request, svc.staff)
     if user is None:
         return error(401, "Not signed in.")
     try:
-        conv = await svc.store.conversation(request.path_params["id"])
+        conv: Conversation = await svc.store.conversation(request.path_params["id"])
     except NotFound:
         return error(404, "No such conversation.")
     if user.role == "agent" and conv.agent_id != user.id:
         return error(404, "No such conversation.")
+    return conv
+
+
+async def routing(request: Request) -> Response:
+    """The routing receipt: every decision, who was ranked and skipped and why, and how each offer ended."""
+    conv = await _visible(request)
+    if isinstance(conv, Response):
+        return conv
+    return JSONResponse(routing_report(*await services(request).store.routing_rows(conv.id)))
+
+
+async def conversation(request: Request) -> Response:
+    """A conversation with its transcript and events: supervisors, admins, or the agent it was assigned to."""
+    svc = services(request)
+    conv = await _visible(request)
+    if isinstance(conv, Response):
+        return conv
     return JSONResponse(
         {
             "id": conv.id,

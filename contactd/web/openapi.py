@@ -138,6 +138,45 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/conversations/{id}/routing": {
+            "get": {
+                "summary": "The routing receipt: why the citizen waited, and why this agent",
+                "description": "Every decision with its rule, the agents ranked, the agents skipped and why, and how"
+                " each offer ended; plus the routing timeline. Same access as the conversation.",
+                "security": [{"session": []}],
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "waited_s": {"type": ["number", "null"]},
+                                "decisions": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "kind": {"type": "string", "enum": ["offered", "waiting"]},
+                                            "rule": {"type": "string"},
+                                            "chosen": {"type": ["object", "null"]},
+                                            "ranked": {"type": "array"},
+                                            "skipped": {"type": "array"},
+                                            "outcome": {"type": ["string", "null"]},
+                                        },
+                                    },
+                                },
+                                "timeline": {"type": "array"},
+                            },
+                        },
+                        "The receipt",
+                    ),
+                    "401": _json(ERROR, "Not signed in"),
+                    "404": _json(ERROR, "No such conversation, or not yours"),
+                },
+            }
+        },
         "/api/conversations/{id}": {
             "get": {
                 "summary": "A conversation with its transcript and events",

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from tests.conftest import LiveServer, make_settings
-from tests.helpers import UNIT, typed
+from tests.helpers import UNIT, login, typed
 
 
 @pytest.fixture
@@ -195,3 +196,45 @@ async def test_wrap_up_has_a_time_limit_after_which_the_slot_frees(
         assert "wrapup.expired" in [e["type"] for e in events]
     finally:
         await live.stop()
+
+
+async def test_the_routing_receipt_says_why_the_citizen_waited_and_why_this_agent(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
+    away = await server.agent("agent2", status="away")
+    _, queued = await server.citizen("council-tax", "Ann")  # agent1 and agent3 serve it; neither is signed in
+    cid = queued["conversation_id"]
+    decliner = await server.agent("agent3")
+    await decliner.expect(typed("offer", conversation_id=cid))
+    await decliner.send({"type": "offer.reject", "conversation_id": cid})
+    taker = await server.agent("agent1")
+    await taker.expect(typed("offer", conversation_id=cid))
+    await taker.send({"type": "offer.accept", "conversation_id": cid})
+    await taker.expect(typed("conversation.assigned", conversation_id=cid))
+    del away
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        sup = {"Cookie": await login(server.base, "supervisor")}
+        r = await c.get(f"/api/conversations/{cid}/routing", headers=sup)
+        assert r.status_code == 200
+        other = await c.get(f"/api/conversations/{cid}/routing", headers={"Cookie": await login(server.base, "agent2")})
+        assert other.status_code == 404
+    receipt = r.json()
+    kinds = [(d["kind"], d["chosen"]["name"] if d["chosen"] else None, d["outcome"]) for d in receipt["decisions"]]
+    assert kinds == [
+        ("waiting", None, None),
+        ("offered", "Chris Patel", "rejected"),
+        ("offered", "Alex Morgan", "accepted"),
+    ]
+    # Nobody serving council tax was signed in when Ann arrived (Bethan, away, does not serve it).
+    assert receipt["decisions"][0]["skipped"] == []
+    assert receipt["decisions"][0]["summary"] == "Waited: nobody serving council-tax was signed in."
+    second = receipt["decisions"][2]
+    assert {"name": "Chris Patel", "reason": "declined or missed this contact"} in [
+        {"name": s["name"], "reason": s["reason"]} for s in second["skipped"]
+    ]
+    assert second["rule"] == "longest-idle" and [a["name"] for a in second["ranked"]] == ["Alex Morgan"]
+    assert second["summary"] == (
+        "Offered to Alex Morgan by the longest-idle rule, first of 1 eligible; 1 passed over (reasons listed)."
+    )
+    assert receipt["waited_s"] >= 0 and receipt["state"] == "assigned"
+    assert [t["type"] for t in receipt["timeline"]][:2] == ["conversation.arrived", "routing.waiting"]

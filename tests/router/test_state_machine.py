@@ -1,0 +1,463 @@
+"""Random sequences of routing events, played on the real Lua scripts in the real Redis (a Hypothesis state machine).
+
+Contacts arrive, agents change status and skills, offers are accepted, declined or missed,
+conversations end, are wrapped up, transferred or abandoned, and Redis is emptied and rebuilt
+from the system of record. A plain model of that record (fed, as contactd's is, by the router's
+listener and by the outcomes the callers get back) is checked against Redis after every step:
+
+1. holdings: no contact is held (offered, assigned or in wrap-up) by two agents, and each agent's
+   load per channel equals the number of contacts it holds on that channel;
+2. capacity: no agent holds more than its capacity on any channel;
+3. nothing stuck: after ``route_waiting`` over every queue, no contact waits while an available
+   agent serving its queue has a free slot, has not declined or missed it and is not on a call;
+4. order: each queue's sorted set is its waiting contacts by priority (desc), then arrival (asc);
+5. offers: every offer ends exactly once (accept, reject, timeout or withdrawal), a timeout only
+   after its deadline, and the open offers are exactly the ones Redis shows as offered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from redis.asyncio import Redis
+
+from router.model import CHANNELS, DEFAULT_CAPACITY, Contact, Decision
+from router.service import Listener, RouterConfig, RouterService
+from router.store import LiveConversation, RouterStore
+
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
+QUEUES = ("q0", "q1", "q2")
+STATUSES = ("available", "away", "offline")
+CHOSEN_STATUSES = ("available", "available", "away", "offline")
+HELD = ("offered", "assigned", "wrapup")
+CONFIG = RouterConfig()
+TIMEOUT_MS = int(CONFIG.offer_timeout_s * 1000)
+SETTINGS = settings(
+    max_examples=int(os.environ.get("CONTACTD_HYPOTHESIS_EXAMPLES", "60")),
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _t(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass
+class Conv:
+    """A live conversation as the system of record holds it."""
+
+    id: str
+    queue: str
+    priority: int
+    enqueued_ms: int
+    state: str = "queued"
+    agent: str = ""
+
+    def live(self) -> LiveConversation:
+        """As contactd restores it after Redis was emptied: an offer lost with Redis waits again."""
+        state = "queued" if self.state == "offered" else self.state
+        agent = "" if state == "queued" else self.agent
+        return LiveConversation(self.id, self.queue, "chat", state, agent, self.enqueued_ms, "Ann", "en", self.priority)
+
+
+@dataclass
+class Offer:
+    """One offer of a contact to an agent, and how it ended (exactly once, once it has)."""
+
+    conv: str
+    agent: str
+    deadline_ms: int
+    endings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Profile:
+    """An agent's skills, chat capacity and last status as the staff directory holds them."""
+
+    queues: frozenset[str]
+    chat: int
+    status: str = "offline"
+
+
+class Ledger(Listener):
+    """The system of record: live conversations and every offer with its endings, as the router told it."""
+
+    def __init__(self, clock: list[int]) -> None:
+        self.clock = clock
+        self.convs: dict[str, Conv] = {}
+        self.offers: list[Offer] = []
+        self.open: dict[tuple[str, str], Offer] = {}
+        self.errors: list[str] = []
+        self.set_away: Any = None
+        """Set by the machine: what contactd does when an agent missed too many offers."""
+
+    async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None:
+        conv = self.convs.get(contact.id)
+        if conv is None or conv.state in ("assigned", "wrapup"):
+            self.errors.append(f"{contact.id} offered to {agent_id} while {conv.state if conv else 'gone'}")
+            return
+        offer = Offer(contact.id, agent_id, self.clock[0] + int(expires_in_s * 1000))
+        self.offers.append(offer)
+        self.open[contact.id, agent_id] = offer
+        conv.state, conv.agent = "offered", agent_id
+
+    async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:
+        if reason not in ("timeout", "away"):
+            self.errors.append(f"offer of {conversation_id} withdrawn for an unknown reason {reason!r}")
+        self.end_offer(conversation_id, agent_id, "timeout" if reason == "timeout" else "withdrawal")
+        conv = self.convs.get(conversation_id)
+        if conv is not None and (conv.state, conv.agent) == ("offered", agent_id):
+            conv.state, conv.agent = "queued", ""
+
+    async def agent_missed(self, agent_id: str, missed: int) -> None:
+        await self.set_away(agent_id)
+
+    async def changed(self, queue: str) -> None:
+        pass
+
+    def end_offer(self, conversation_id: str, agent_id: str, ending: str) -> None:
+        """Record how the offer of ``conversation_id`` to ``agent_id`` ended (a second ending is kept, to fail)."""
+        offer = self.open.pop((conversation_id, agent_id), None)
+        if offer is None:
+            earlier = [o for o in self.offers if (o.conv, o.agent) == (conversation_id, agent_id)]
+            if not earlier:
+                self.errors.append(f"{ending} of an offer of {conversation_id} to {agent_id} never made")
+                return
+            offer = earlier[-1]
+        if ending == "timeout" and self.clock[0] < offer.deadline_ms:
+            self.errors.append(f"offer of {conversation_id} to {agent_id} timed out before its deadline")
+        offer.endings.append(ending)
+
+
+@dataclass
+class Snapshot:
+    """What Redis holds of the tenant, read in one round trip."""
+
+    convs: dict[str, dict[str, str]]
+    skips: dict[str, set[str]]
+    agents: dict[str, dict[str, str]]
+    queues: dict[str, list[str]]
+    offers: set[str]
+
+
+class RouterMachine(RuleBasedStateMachine):
+    """RouterService on a fresh tenant of the real Redis, driven on a private event loop."""
+
+    def __init__(self, redis_url: str) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.redis = Redis.from_url(redis_url)
+        self.clock = [T0]
+        self.ledger = Ledger(self.clock)
+        self.ledger.set_away = self._missed_too_many
+        self.store = RouterStore(self.redis, "t" + uuid.uuid4().hex[:12])
+        self.router = RouterService(self.store, self.ledger, CONFIG, lambda: self.clock[0])
+        self.queues: tuple[str, ...] = ()
+        self.agents: dict[str, Profile] = {}
+        self.created: list[str] = []
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def teardown(self) -> None:
+        try:
+            self.run(self._delete_tenant())
+            self.run(self.redis.aclose())
+        finally:
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.close()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _in(self, state: str) -> list[Conv]:
+        return sorted((c for c in self.ledger.convs.values() if c.state == state), key=lambda c: c.id)
+
+    def _conv(self, data: st.DataObject, state: str | None = None) -> Conv:
+        convs = self._in(state) if state else sorted(self.ledger.convs.values(), key=lambda c: c.id)
+        return data.draw(st.sampled_from(convs), label="conversation")
+
+    async def _status(self, agent_id: str) -> None:
+        p = self.agents[agent_id]
+        capacity = {**DEFAULT_CAPACITY, "chat": p.chat}
+        await self.router.set_status(agent_id, p.status, name=agent_id, queues=sorted(p.queues), capacity=capacity)
+
+    async def _missed_too_many(self, agent_id: str) -> None:
+        self.agents[agent_id].status = "away"
+        await self._status(agent_id)
+
+    async def _delete_tenant(self) -> None:
+        """Delete this tenant's keys only: other tests share the server (never FLUSHDB)."""
+        doomed = [key async for key in self.redis.scan_iter(match=f"{self.store.keys.prefix}:*", count=500)]
+        if doomed:
+            await self.redis.delete(*doomed)
+
+    # --- rules --------------------------------------------------------------------------------
+
+    @initialize(
+        n_queues=st.integers(2, 3),
+        profiles=st.lists(
+            st.tuples(st.sets(st.sampled_from(QUEUES), min_size=1), st.integers(1, 3), st.sampled_from(STATUSES)),
+            min_size=3,
+            max_size=5,
+        ),
+    )
+    def setup(self, n_queues: int, profiles: list[tuple[set[str], int, str]]) -> None:
+        """2-3 queues; 3-5 agents, each with some of them, a chat capacity of 1-3 and a first status."""
+        self.queues = QUEUES[:n_queues]
+        for n, (queues, chat, status) in enumerate(profiles):
+            served = frozenset(q for q in queues if q in self.queues) or frozenset({"q0"})
+            self.agents[f"a{n}"] = Profile(served, chat, status)
+        for agent_id in self.agents:
+            self.run(self._status(agent_id))
+
+    @rule(arrivals=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=1, max_size=3))
+    def arrive(self, arrivals: list[tuple[int, int]]) -> None:
+        """1-3 contacts arrive, each in a queue (index) at a priority of 0-2."""
+        for queue, priority in arrivals:
+            self.clock[0] += 1000  # distinct arrival times: the order within a priority is by arrival alone
+            conv = Conv(f"c{len(self.created)}", self.queues[queue % len(self.queues)], priority, self.clock[0])
+            self.created.append(conv.id)
+            self.ledger.convs[conv.id] = conv
+            self.run(self.router.arrive(conv.live()))
+
+    @rule(data=st.data(), status=st.sampled_from(CHOSEN_STATUSES))
+    def set_status(self, data: st.DataObject, status: str) -> None:
+        agent_id = data.draw(st.sampled_from(sorted(self.agents)), label="agent")
+        self.agents[agent_id].status = status
+        self.run(self._status(agent_id))
+
+    @rule(data=st.data())
+    def change_skills(self, data: st.DataObject) -> None:
+        """The agent's queues change; the status is set again, unchanged, with them."""
+        agent_id = data.draw(st.sampled_from(sorted(self.agents)), label="agent")
+        queues = data.draw(st.frozensets(st.sampled_from(self.queues), min_size=1), label="queues")
+        self.agents[agent_id].queues = queues
+        self.run(self._status(agent_id))
+
+    @precondition(lambda self: self._in("offered"))
+    @rule(data=st.data())
+    def accept(self, data: st.DataObject) -> None:
+        """One or more agents accept the offers they hold."""
+        for conv in data.draw(st.lists(st.sampled_from(self._in("offered")), min_size=1, unique_by=id), label="taken"):
+            assert self.run(self.router.accept(conv.id, conv.agent))
+            conv.state = "assigned"
+            self.ledger.end_offer(conv.id, conv.agent, "accept")
+
+    @precondition(lambda self: self.ledger.convs)
+    @rule(data=st.data())
+    def accept_by_the_wrong_agent(self, data: st.DataObject) -> None:
+        conv = self._conv(data)
+        holder = conv.agent if conv.state == "offered" else None
+        agent_id = data.draw(st.sampled_from([a for a in sorted(self.agents) if a != holder]), label="agent")
+        assert not self.run(self.router.accept(conv.id, agent_id))
+
+    @precondition(lambda self: self._in("offered"))
+    @rule(data=st.data())
+    def reject(self, data: st.DataObject) -> None:
+        conv = self._conv(data, "offered")
+        agent_id = conv.agent
+        conv.state, conv.agent = "queued", ""
+        assert self.run(self.router.reject(conv.id, agent_id))
+        self.ledger.end_offer(conv.id, agent_id, "reject")
+
+    @rule(late_s=st.integers(1, 90))
+    def time_out_offers(self, late_s: int) -> None:
+        """The clock passes every pending deadline; afterwards no offer is open past its deadline."""
+        self.clock[0] += TIMEOUT_MS + late_s * 1000
+        self.run(self.router.expire_offers())
+        late = [o for o in self.ledger.open.values() if o.deadline_ms <= self.clock[0]]
+        assert late == []
+
+    @precondition(lambda self: self._in("assigned"))
+    @rule(data=st.data())
+    def end(self, data: st.DataObject) -> None:
+        conv = self._conv(data, "assigned")
+        assert self.run(self.router.end(conv.id, conv.agent)) == "OK"
+        conv.state = "wrapup"
+
+    @precondition(lambda self: self._in("wrapup"))
+    @rule(data=st.data())
+    def release(self, data: st.DataObject) -> None:
+        conv = self._conv(data, "wrapup")
+        del self.ledger.convs[conv.id]
+        assert self.run(self.router.release(conv.id, conv.agent))
+
+    @precondition(lambda self: self.ledger.convs)
+    @rule(data=st.data())
+    def abandon(self, data: st.DataObject) -> None:
+        conv = self._conv(data)
+        before = (conv.state, conv.agent)
+        if conv.state in ("queued", "offered"):
+            del self.ledger.convs[conv.id]
+        else:
+            conv.state = "wrapup"
+        assert self.run(self.router.abandon(conv.id)) == before
+        if before[0] == "offered":
+            self.ledger.end_offer(conv.id, before[1], "withdrawal")
+
+    @precondition(lambda self: self._in("assigned"))
+    @rule(data=st.data())
+    def transfer(self, data: st.DataObject) -> None:
+        conv = self._conv(data, "assigned")
+        agent_id = conv.agent
+        conv.queue = data.draw(st.sampled_from(self.queues), label="to queue")
+        conv.state, conv.agent = "queued", ""
+        assert self.run(self.router.transfer(conv.id, agent_id, conv.queue))
+
+    @rule()
+    def route_waiting(self) -> None:
+        self.run(self.router.route_waiting(self.queues))
+
+    @rule(order=st.permutations(range(5)))
+    def flush_and_rebuild(self, order: list[int]) -> None:
+        """Redis loses the tenant; contactd restores it from the record, then agents set their statuses again
+        (in ``order``)."""
+        for conversation_id, agent_id in list(self.ledger.open):
+            self.ledger.end_offer(conversation_id, agent_id, "withdrawal")
+        for conv in self.ledger.convs.values():
+            if conv.state == "offered":
+                conv.state, conv.agent = "queued", ""
+        self.run(self._rebuild([f"a{n}" for n in order if f"a{n}" in self.agents]))
+
+    async def _rebuild(self, agent_ids: list[str]) -> None:
+        await self._delete_tenant()
+        lives = [c.live() for c in self.ledger.convs.values()]
+        assert sorted(await self.router.restore(lives)) == sorted(c.id for c in lives)
+        for agent_id in agent_ids:
+            await self._status(agent_id)
+
+    # --- invariants ---------------------------------------------------------------------------
+
+    @invariant()
+    def routing_is_safe(self) -> None:
+        """Invariants 1, 2, 4 and 5 now; then after a ``route_waiting`` sweep, 3 and the others again."""
+        self.run(self._check())
+
+    async def _check(self) -> None:
+        self._check_snapshot(await self._snapshot())
+        await self.router.route_waiting(self.queues)
+        snap = await self._snapshot()
+        self._check_snapshot(snap)
+        self._check_not_stuck(snap)
+
+    async def _snapshot(self) -> Snapshot:
+        k = self.store.keys
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in self.created:
+            pipe.hgetall(k.conv(cid))
+            pipe.smembers(k.skip(cid))
+        for agent_id in self.agents:
+            pipe.hgetall(k.agent(agent_id))
+        for queue in self.queues:
+            pipe.zrange(k.queue(queue), 0, -1)
+        pipe.zrange(k.offers(), 0, -1)
+        replies = iter(await pipe.execute())
+        snap = Snapshot({}, {}, {}, {}, set())
+        for cid in self.created:
+            h, skip = next(replies), next(replies)
+            if h:
+                snap.convs[cid] = {_t(f): _t(v) for f, v in h.items()}
+            snap.skips[cid] = {_t(a) for a in skip}
+        snap.agents = {a: {_t(f): _t(v) for f, v in next(replies).items()} for a in self.agents}
+        snap.queues = {q: [_t(c) for c in next(replies)] for q in self.queues}
+        snap.offers = {_t(c) for c in next(replies)}
+        return snap
+
+    def _check_snapshot(self, snap: Snapshot) -> None:
+        self._check_record(snap)
+        self._check_holdings(snap)
+        self._check_capacity(snap)
+        self._check_order(snap)
+        self._check_offers(snap)
+
+    def _check_record(self, snap: Snapshot) -> None:
+        """Redis routes exactly the record's live conversations, each in the record's state, queue and agent."""
+        want = {
+            c.id: (c.state, c.agent, c.queue, str(c.priority), str(c.enqueued_ms)) for c in self.ledger.convs.values()
+        }
+        fields = ("state", "agent", "queue", "priority", "enqueued_ms")
+        got = {cid: tuple(h.get(f) for f in fields) for cid, h in snap.convs.items()}
+        assert got == want
+
+    def _check_holdings(self, snap: Snapshot) -> None:
+        """1: one holder per contact; a waiting contact sits in its own queue only; loads count the holdings."""
+        held: Counter[tuple[str, str]] = Counter()
+        for cid, h in snap.convs.items():
+            if h["state"] in HELD:
+                held[h["agent"], h["channel"]] += 1
+            else:
+                assert (h["state"], h["agent"]) == ("queued", ""), (cid, h)
+        placed = sorted((cid, q) for q, ids in snap.queues.items() for cid in ids)
+        assert placed == sorted((cid, h["queue"]) for cid, h in snap.convs.items() if h["state"] == "queued")
+        assert snap.offers == {cid for cid, h in snap.convs.items() if h["state"] == "offered"}
+        assert {a for a, _ in held} <= set(self.agents)
+        for agent_id, h in snap.agents.items():
+            loads = {ch: int(h.get(f"load:{ch}", "0")) for ch in CHANNELS}
+            assert loads == {ch: held[agent_id, ch] for ch in CHANNELS}, (agent_id, loads, held)
+
+    def _check_capacity(self, snap: Snapshot) -> None:
+        """2: no agent holds more than its capacity on any channel (and Redis has the directory's capacity)."""
+        for agent_id, h in snap.agents.items():
+            if "status" in h:
+                assert int(h["cap:chat"]) == self.agents[agent_id].chat
+            for ch in CHANNELS:
+                assert int(h.get(f"load:{ch}", "0")) <= int(h.get(f"cap:{ch}", "0")), (agent_id, ch, h)
+
+    def _check_order(self, snap: Snapshot) -> None:
+        """4: a queue serves higher priority first, then earlier arrival."""
+        for queue in self.queues:
+            waiting = [c for c in self.ledger.convs.values() if (c.state, c.queue) == ("queued", queue)]
+            waiting.sort(key=lambda c: (-c.priority, c.enqueued_ms))
+            assert snap.queues[queue] == [c.id for c in waiting], queue
+
+    def _check_offers(self, snap: Snapshot) -> None:
+        """5: each offer ended at most once, timeouts not before the deadline; open offers are Redis's offered ones."""
+        assert self.ledger.errors == []
+        for offer in self.ledger.offers:
+            assert len(offer.endings) <= 1, offer
+            assert bool(offer.endings) != (self.ledger.open.get((offer.conv, offer.agent)) is offer), offer
+        offered = {(cid, h["agent"]) for cid, h in snap.convs.items() if h["state"] == "offered"}
+        assert set(self.ledger.open) == offered
+
+    def _check_not_stuck(self, snap: Snapshot) -> None:
+        """3: after the sweep no waiting contact has an agent who could take it now."""
+        for queue, ids in snap.queues.items():
+            for cid in ids:
+                channel = snap.convs[cid]["channel"]
+                free = [a for a, h in snap.agents.items() if _could_take(h, queue, channel, a not in snap.skips[cid])]
+                assert not free, f"{cid} waits in {queue} while {free} could take it"
+
+
+def _could_take(agent: dict[str, str], queue: str, channel: str, not_skipped: bool) -> bool:
+    def n(name: str) -> int:
+        return int(agent.get(name, "0"))
+
+    return (
+        not_skipped
+        and agent.get("status") == "available"
+        and queue in agent.get("queues", "").split(",")
+        and n(f"load:{channel}") < n(f"cap:{channel}")
+        and (channel == "voice" or n("load:voice") == 0)
+    )
+
+
+def test_routing_stays_safe_under_random_event_sequences(server_urls: tuple[str, str]) -> None:
+    run_state_machine_as_test(lambda: RouterMachine(server_urls[0]), settings=SETTINGS)
