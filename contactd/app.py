@@ -85,6 +85,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/logout", http.logout, methods=["POST"]),
         Route("/api/me", http.me),
         Route("/api/queues", http.queues),
+        Route("/api/agents", http.agents),
         Route("/api/conversations/{id}", http.conversation),
         Route("/api/conversations/{id}/routing", http.routing),
         WebSocketRoute("/ws/chat", chat_socket),

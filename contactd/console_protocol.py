@@ -20,7 +20,12 @@ AGENT_FRAMES: dict[str, Schema] = {
         "text": Field(str, max_len=MAX_TEXT, min_len=1),
         "subject": Field(str, required=False, max_len=200),
     },
-    "transfer": {"conversation_id": CONVERSATION, "queue": Field(str, max_len=40, min_len=1)},
+    "transfer": {
+        "conversation_id": CONVERSATION,
+        "queue": Field(str, required=False, max_len=40, min_len=1),
+        "agent_id": Field(int, required=False),
+        "reason": Field(str, required=False, max_len=500),
+    },
     "conversation.end": {"conversation_id": CONVERSATION},
     "wrapup.done": {
         "conversation_id": CONVERSATION,

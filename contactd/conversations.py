@@ -197,6 +197,9 @@ class Conversations:
         }
         if conv.state == "wrapup":
             frame["state"] = "wrapup"
+        transferred = await self.store.last_transfer(conv.id)
+        if transferred:
+            frame["transferred"] = transferred
         return frame
 
     async def reject(self, user: User, conversation_id: str) -> None:
@@ -249,26 +252,35 @@ class Conversations:
         await self.to_agent(user.id, {"type": "conversation.closed", "conversation_id": conversation_id})
         await self.agents.push_state(str(user.id))
 
-    async def transfer(self, user: User, conversation_id: str, queue: str) -> None:
-        await self.assigned_live(user, conversation_id, ("assigned",))
+    async def transfer(
+        self, user: User, conversation_id: str, queue: str | None, to_agent: int | None, reason: str
+    ) -> None:
+        """Hand an assigned conversation to a queue, a named agent, or both; the receiver is told who and why."""
+        live = await self.assigned_live(user, conversation_id, ("assigned",))
+        queue = queue or live.queue
         queue_id = await self.store.queue_id(queue)
-        # Record first: a transfer the router then refuses leaves an audit line, never a lost chat.
+        target = await self.agents.staff.user_by_id(to_agent) if to_agent is not None else None
+        if to_agent is not None and (target is None or target.id == user.id):
+            raise NotFound("There is no other adviser with that id.")
+        if not await self.router.transfer(conversation_id, str(user.id), queue, str(to_agent or ""), dispatch=False):
+            raise Conflict("That conversation cannot be transferred now.")
+        data = {"to_queue": queue, "to_agent": to_agent, "reason": reason, "by": user.name}
         await self.store.transition(
             conversation_id,
             "conversation.transferred",
             actor=user.id,
-            data={"to_queue": queue},
+            data=data,
             state="queued",
             queue_id=queue_id,
             agent_id=None,
         )
-        if not await self.router.transfer(conversation_id, str(user.id), queue):
-            raise Conflict("That conversation cannot be transferred now.")
+        log.info("transferred", extra={"conversation_id": conversation_id, "agent_id": user.id})
         await self.to_agent(
-            user.id,
-            {"type": "conversation.closed", "conversation_id": conversation_id, "reason": "transferred"},
+            user.id, {"type": "conversation.closed", "conversation_id": conversation_id, "reason": "transferred"}
         )
         await self.agents.push_state(str(user.id))
+        await self.to_citizen(conversation_id, {"type": "chat.transferred", "queue": queue})
+        await self.router.routed_on(conversation_id, str(user.id))
 
     # --- the router's Listener ---------------------------------------------------------------
 
@@ -278,17 +290,18 @@ class Conversations:
         live = await self.router.store.conversation(contact.id)
         citizen = {"name": live.name if live else "", "language": live.language if live else "en"}
         log.info("offered", extra={"conversation_id": contact.id, "agent_id": agent_id})
-        await self.to_agent(
-            agent_id,
-            {
-                "type": "offer",
-                "conversation_id": contact.id,
-                "channel": contact.channel,
-                "queue": contact.queue,
-                "expires_in_s": expires_in_s,
-                "citizen": citizen,
-            },
-        )
+        offer: Frame = {
+            "type": "offer",
+            "conversation_id": contact.id,
+            "channel": contact.channel,
+            "queue": contact.queue,
+            "expires_in_s": expires_in_s,
+            "citizen": citizen,
+        }
+        transferred = await self.store.last_transfer(contact.id)
+        if transferred:
+            offer["transferred"] = transferred
+        await self.to_agent(agent_id, offer)
         await self.agents.push_state(agent_id)
 
     async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:

@@ -244,6 +244,15 @@ class Store:
         }
         return dict(conv), events, offers, names
 
+    async def last_transfer(self, conversation_id: str) -> dict[str, Any] | None:
+        """Who last transferred the conversation, to where, and why (None if never)."""
+        data = await self.pool.fetchval(
+            "SELECT data FROM events WHERE conversation_id = $1 AND type = 'conversation.transferred'"
+            " ORDER BY id DESC LIMIT 1",
+            uuid.UUID(conversation_id),
+        )
+        return json.loads(data) if data else None
+
     # --- state changes (conversation row + audit event in one transaction) ---------------
 
     async def transition(

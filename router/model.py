@@ -49,6 +49,14 @@ class Contact:
     """When it joined its queue; re-offers keep it, so the contact keeps its place."""
     skip: frozenset[str] = frozenset()
     """Agents not to offer it to again for now (they declined or missed it)."""
+    reserved_for: str = ""
+    """An agent it waits for first (named in a transfer, or the citizen's previous agent)."""
+    reserved_until_ms: int = 0
+    """Until when only ``reserved_for`` may be offered it; after that, anyone eligible."""
+
+    def reserved(self, now_ms: int) -> bool:
+        """True while the contact waits for its reserved agent only."""
+        return bool(self.reserved_for) and now_ms < self.reserved_until_ms
 
 
 @dataclass(frozen=True)

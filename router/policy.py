@@ -26,11 +26,18 @@ def queue_score(priority: int, enqueued_ms: int) -> int:
     return (MAX_PRIORITY - priority) * PRIORITY_STEP + max(0, enqueued_ms - EPOCH_MS)
 
 
-def skip_reason(agent: Agent, contact: Contact) -> str | None:
-    """Why ``agent`` cannot take ``contact`` now, or None if they can."""
+def skip_reason(agent: Agent, contact: Contact, now_ms: int = 0) -> str | None:
+    """Why ``agent`` cannot take ``contact`` at ``now_ms``, or None if they can.
+
+    A contact reserved for a named agent waits for them alone until the
+    reservation ends; that agent may take it even from a queue they do not serve.
+    """
     if agent.status != "available":
         return f"status {agent.status}"
-    if contact.queue not in agent.queues:
+    named = contact.reserved(now_ms)
+    if named and agent.id != contact.reserved_for:
+        return f"reserved for agent {contact.reserved_for}"
+    if contact.queue not in agent.queues and not named:
         return "does not serve queue"
     if agent.id in contact.skip:
         return "declined or missed this contact"
@@ -41,12 +48,12 @@ def skip_reason(agent: Agent, contact: Contact) -> str | None:
     return None
 
 
-def eligible_agents(contact: Contact, agents: Iterable[Agent]) -> tuple[list[Agent], list[Skipped]]:
+def eligible_agents(contact: Contact, agents: Iterable[Agent], now_ms: int = 0) -> tuple[list[Agent], list[Skipped]]:
     """Split ``agents`` into those who could take ``contact`` now and those skipped (with reasons)."""
     ok: list[Agent] = []
     skipped: list[Skipped] = []
     for agent in agents:
-        reason = skip_reason(agent, contact)
+        reason = skip_reason(agent, contact, now_ms)
         if reason is None:
             ok.append(agent)
         else:
@@ -59,21 +66,22 @@ def rank_agents(agents: Sequence[Agent]) -> list[Agent]:
     return sorted(agents, key=lambda a: (a.idle_since_ms, a.id))
 
 
-def choose_agent(contact: Contact, agents: Iterable[Agent]) -> Decision:
+def choose_agent(contact: Contact, agents: Iterable[Agent], now_ms: int = 0) -> Decision:
     """The agent to offer ``contact`` to, with the ranking and the skipped agents."""
-    ok, skipped = eligible_agents(contact, agents)
+    ok, skipped = eligible_agents(contact, agents, now_ms)
     ranked = rank_agents(ok)
     return Decision(
         contact_id=contact.id,
         agent_id=ranked[0].id if ranked else None,
         ranked=tuple(a.id for a in ranked),
         skipped=tuple(skipped),
+        rule="named agent" if contact.reserved(now_ms) else "longest-idle",
     )
 
 
-def choose_contact(agent: Agent, waiting: Iterable[Contact]) -> Contact | None:
+def choose_contact(agent: Agent, waiting: Iterable[Contact], now_ms: int = 0) -> Contact | None:
     """The contact a newly free ``agent`` should be offered: highest priority, then longest waiting."""
-    fits = [c for c in waiting if skip_reason(agent, c) is None]
+    fits = [c for c in waiting if skip_reason(agent, c, now_ms) is None]
     if not fits:
         return None
     return min(fits, key=lambda c: (queue_score(c.priority, c.enqueued_ms), c.id))

@@ -46,6 +46,8 @@ class RouterConfig:
     """How long an agent who declined or missed a contact is not offered it again."""
     attempts: int = 8
     """Decisions tried for one contact when Redis refuses stale ones."""
+    reserve_named_s: float = 120.0
+    """How long a contact transferred to a named agent waits for them before anyone may take it."""
     wrapup_s: float = 60.0
     """Seconds an agent has to wrap up before the slot frees by itself."""
     max_missed: int = 3
@@ -92,10 +94,17 @@ class RouterService:
             contact = await self.store.contact(conversation_id)
             if contact is None:
                 return None
-            decision = policy.choose_agent(contact, await self.store.agents_serving(contact.queue))
+            decision = policy.choose_agent(contact, await self._candidates(contact), self.now_ms())
             if decision.agent_id is None or await self._offer(contact, decision):
                 return decision
         return decision and Decision(decision.contact_id, None, (), decision.skipped, "refused by Redis")
+
+    async def _candidates(self, contact: Contact) -> list[Agent]:
+        """The agents to rank for ``contact``: those serving its queue, and the agent it is reserved for."""
+        agents = await self.store.agents_serving(contact.queue)
+        if contact.reserved(self.now_ms()) and all(a.id != contact.reserved_for for a in agents):
+            agents += await self.store.agents([contact.reserved_for])
+        return agents
 
     async def dispatch_agent(self, agent_id: str) -> int:
         """Fill a free agent's slots with the best waiting contacts; returns how many were offered."""
@@ -104,10 +113,11 @@ class RouterService:
             agent = await self.store.agent(agent_id)
             if agent is None or agent.status != "available":
                 break
-            contact = policy.choose_contact(agent, await self.store.queue_heads(agent.queues))
+            now = self.now_ms()
+            contact = policy.choose_contact(agent, await self.store.queue_heads(agent.queues), now)
             if contact is None:
                 break
-            decision = policy.choose_agent(contact, await self.store.agents_serving(contact.queue))
+            decision = policy.choose_agent(contact, await self._candidates(contact), now)
             if decision.agent_id is None:
                 break
             # The contact goes to whoever ranks first, which may be a longer-idle agent than this one.
@@ -206,18 +216,28 @@ class RouterService:
             await self.dispatch_agent(agent_id)
         return ok
 
-    async def transfer(self, conversation_id: str, agent_id: str, queue: str) -> bool:
-        """Move an assigned conversation to ``queue`` (keeping its arrival time) and route it there."""
+    async def transfer(
+        self, conversation_id: str, agent_id: str, queue: str, to_agent: str = "", dispatch: bool = True
+    ) -> bool:
+        """Move an assigned conversation to ``queue`` (keeping its arrival time) and route it there;
+        named ``to_agent``, it waits for that agent alone for ``config.reserve_named_s``. With
+        ``dispatch`` False the caller records the transfer first, then calls ``routed_on``."""
         live = await self.store.conversation(conversation_id)
         if live is None:
             return False
         score = policy.queue_score(live.priority, live.enqueued_ms)
-        if not await self.store.transfer(conversation_id, agent_id, queue, score):
+        until = self.now_ms() + int(self.config.reserve_named_s * 1000) if to_agent else 0
+        if not await self.store.transfer(conversation_id, agent_id, queue, score, to_agent, until):
             return False
         await self.listener.changed(queue)
-        await self.dispatch_contact(conversation_id)
-        await self.dispatch_agent(agent_id)
+        if dispatch:
+            await self.routed_on(conversation_id, agent_id)
         return True
+
+    async def routed_on(self, conversation_id: str, from_agent: str) -> None:
+        """After a transfer: offer the conversation on, and the freed agent their next contact."""
+        await self.dispatch_contact(conversation_id)
+        await self.dispatch_agent(from_agent)
 
     async def abandon(self, conversation_id: str) -> tuple[str, str]:
         """The citizen left: (state it was in, agent who held it or '')."""

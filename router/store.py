@@ -94,18 +94,36 @@ class RouterStore:
         k = self.keys
         pipe = self.redis.pipeline(transaction=False)
         for conversation_id in ids:
-            pipe.hmget(k.conv(conversation_id), "state", "queue", "channel", "priority", "enqueued_ms")
+            pipe.hmget(
+                k.conv(conversation_id),
+                "state",
+                "queue",
+                "channel",
+                "priority",
+                "enqueued_ms",
+                "reserved_for",
+                "reserved_until",
+            )
             pipe.smembers(k.skip(conversation_id))
         replies = await pipe.execute()
         found: list[Contact | None] = []
         for n, conversation_id in enumerate(ids):
-            (state, queue, channel, priority, enq), skip = replies[2 * n], replies[2 * n + 1]
+            (state, queue, channel, priority, enq, reserved, until), skip = replies[2 * n], replies[2 * n + 1]
             if state is None or _text(state) != "queued":
                 found.append(None)
                 continue
             skipped = frozenset(_text(s) for s in skip)
             found.append(
-                Contact(conversation_id, _text(queue), _text(channel), int(priority or 0), int(enq or 0), skipped)
+                Contact(
+                    conversation_id,
+                    _text(queue),
+                    _text(channel),
+                    int(priority or 0),
+                    int(enq or 0),
+                    skipped,
+                    _text(reserved or ""),
+                    int(until or 0),
+                )
             )
         return found
 
@@ -315,13 +333,16 @@ class RouterStore:
                 return _text(state), _text(agent)
         return "retry", ""
 
-    async def transfer(self, conversation_id: str, agent_id: str, queue: str, score: int) -> bool:
-        """Move an assigned conversation to ``queue``, freeing the agent's slot."""
+    async def transfer(
+        self, conversation_id: str, agent_id: str, queue: str, score: int, reserved_for: str = "", until_ms: int = 0
+    ) -> bool:
+        """Move an assigned conversation to ``queue`` (reserved for ``reserved_for`` until ``until_ms``),
+        freeing the agent's slot."""
         k = self.keys
         r = await self._run(
             "transfer",
             [k.conv(conversation_id), k.agent(agent_id), k.queue(queue)],
-            [conversation_id, agent_id, queue, score],
+            [conversation_id, agent_id, queue, score, reserved_for, until_ms],
         )
         return _text(r) == "OK"
 

@@ -41,6 +41,11 @@ class CitizenSession:
         if frame.get("type") == "chat.agent_joined":
             self.waiting = False
             self.svc.citizens.leave_queue(self)
+        elif frame.get("type") == "chat.transferred":
+            # Waiting again, for another adviser: positions are sent as the queue moves.
+            self.waiting, self.position, self.queue = True, 0, str(frame.get("queue") or self.queue)
+            self.svc.citizens.join_queue(self)
+            self.svc.citizens.tasks.spawn(self.svc.citizens.refresh(self.queue))
         elif frame.get("type") == "chat.ended":
             self.ended = True
             self.waiting = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -53,26 +54,33 @@ class AgentSession:
         return frames
 
     async def handle(self, kind: str, f: dict[str, Any]) -> None:
+        """Act on one checked frame (see AGENT_FRAMES for their fields)."""
         conv, user = self.svc.conversations, self.user
         cid = f.get("conversation_id", "")
-        if kind == "ping":
-            self.peer.send({"type": "pong"})
-        elif kind == "agent.status":
-            await self.svc.agents.set_status(user, f["status"], f.get("reason") or "")
-        elif kind == "offer.accept":
-            await conv.accept(user, cid)
-        elif kind == "offer.reject":
-            await conv.reject(user, cid)
-        elif kind == "message":
-            await conv.agent_message(user, cid, f["id"], f["text"])
-        elif kind == "conversation.end":
-            await conv.agent_end(user, cid)
-        elif kind == "wrapup.done":
-            if f["disposition"] not in DISPOSITIONS:
-                raise Conflict(f"Choose a disposition: {', '.join(DISPOSITIONS)}.")
-            await conv.wrapup_done(user, cid, f["disposition"], f.get("notes"))
-        elif kind == "transfer":
-            await conv.transfer(user, cid, f["queue"])
+        actions: dict[str, Callable[[], Awaitable[None]]] = {
+            "agent.status": lambda: self.svc.agents.set_status(user, f["status"], f.get("reason") or ""),
+            "offer.accept": lambda: conv.accept(user, cid),
+            "offer.reject": lambda: conv.reject(user, cid),
+            "message": lambda: conv.agent_message(user, cid, f["id"], f["text"]),
+            "conversation.end": lambda: conv.agent_end(user, cid),
+            "wrapup.done": lambda: self.wrapup(cid, f),
+            "transfer": lambda: self.transfer(cid, f),
+            "ping": self.pong,
+        }
+        await actions[kind]()
+
+    async def pong(self) -> None:
+        self.peer.send({"type": "pong"})
+
+    async def wrapup(self, cid: str, f: dict[str, Any]) -> None:
+        if f["disposition"] not in DISPOSITIONS:
+            raise Conflict(f"Choose a disposition: {', '.join(DISPOSITIONS)}.")
+        await self.svc.conversations.wrapup_done(self.user, cid, f["disposition"], f.get("notes"))
+
+    async def transfer(self, cid: str, f: dict[str, Any]) -> None:
+        if f.get("queue") is None and f.get("agent_id") is None:
+            raise Conflict("Name a queue, an adviser, or both.")
+        await self.svc.conversations.transfer(self.user, cid, f.get("queue"), f.get("agent_id"), f.get("reason") or "")
 
     async def close(self) -> None:
         await self.svc.hub.unsubscribe(self.channel, self.peer.send)

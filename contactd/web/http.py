@@ -102,6 +102,18 @@ async def me(request: Request) -> Response:
     return JSONResponse({"user": user.public(), "dispositions": list(DISPOSITIONS)})
 
 
+async def agents(request: Request) -> Response:
+    """Advisers and their status, for staff choosing whom to transfer a conversation to."""
+    svc = services(request)
+    if await current_user(request, svc.staff) is None:
+        return error(401, "Not signed in.")
+    people = await svc.staff.agent_users()
+    live = await svc.router_store.agent_names([str(p["id"]) for p in people])
+    return JSONResponse(
+        {"agents": [{"id": p["id"], "name": p["display_name"], "status": live[str(p["id"])][1]} for p in people]}
+    )
+
+
 async def queues(request: Request) -> Response:
     return JSONResponse({"queues": await services(request).store.queues()})
 

@@ -112,6 +112,34 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/agents": {
+            "get": {
+                "summary": "Advisers and their status (for transfers)",
+                "security": [{"session": []}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "agents": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": {"type": "integer"},
+                                            "name": {"type": "string"},
+                                            "status": {"type": "string"},
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                        "Advisers",
+                    ),
+                    "401": _json(ERROR, "Not signed in"),
+                },
+            }
+        },
         "/api/queues": {
             "get": {
                 "summary": "Topics a citizen can choose",

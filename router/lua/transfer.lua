@@ -1,7 +1,9 @@
--- The agent hands an assigned conversation to another queue: their slot is
--- freed and the conversation waits in the new queue with its original arrival time.
+-- The agent hands an assigned conversation to a queue (and maybe a named agent): their slot is
+-- freed and the conversation waits in the queue with its original arrival time, reserved for
+-- the named agent until the reservation ends.
 -- KEYS[1] conv hash  KEYS[2] agent hash  KEYS[3] new queue zset
 -- ARGV[1] conversation id  ARGV[2] agent id  ARGV[3] new queue name  ARGV[4] new score
+-- ARGV[5] agent id it is reserved for ('' for none)  ARGV[6] reservation end ms
 -- Returns 'OK' or 'not_yours'.
 local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'channel')
 if c[2] ~= ARGV[2] or c[1] ~= 'assigned' then
@@ -10,6 +12,7 @@ end
 if redis.call('HINCRBY', KEYS[2], 'load:' .. c[3], -1) < 0 then
   redis.call('HSET', KEYS[2], 'load:' .. c[3], 0)
 end
-redis.call('HSET', KEYS[1], 'state', 'queued', 'agent', '', 'queue', ARGV[3], 'score', ARGV[4])
+redis.call('HSET', KEYS[1], 'state', 'queued', 'agent', '', 'queue', ARGV[3], 'score', ARGV[4],
+  'reserved_for', ARGV[5], 'reserved_until', ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 return 'OK'

@@ -93,3 +93,13 @@ async def test_conversation_api_for_supervisors_and_the_assigned_agent_only(serv
         sup = {"Cookie": await login(server.base, "supervisor")}
         assert (await c.get("/api/conversations/not-a-uuid", headers=sup)).status_code == 404
         assert (await c.get("/api/conversations/00000000-0000-0000-0000-000000000000", headers=sup)).status_code == 404
+
+
+async def test_staff_can_list_advisers_for_a_transfer(server: LiveServer) -> None:
+    await server.agent("agent2")
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        assert (await c.get("/api/agents")).status_code == 401
+        r = await c.get("/api/agents", headers={"Cookie": await login(server.base, "agent1")})
+    assert r.status_code == 200
+    assert {(a["name"], a["status"]) for a in r.json()["agents"]} == {
+        ("Alex Morgan", "offline"), ("Bethan Jones", "available"), ("Chris Patel", "offline")}

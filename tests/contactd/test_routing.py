@@ -111,13 +111,17 @@ async def test_a_transferred_chat_reaches_an_agent_of_the_other_queue_with_its_t
     await general.expect(typed("conversation.assigned", conversation_id=cid))
     await citizen.send({"type": "message", "id": "c1", "text": "Hoffwn siarad Cymraeg"})
     await general.expect(typed("message", id="c1"))
-    await general.send({"type": "transfer", "conversation_id": cid, "queue": "welsh"})
+    await general.send({"type": "transfer", "conversation_id": cid, "queue": "welsh", "reason": "wants Welsh"})
     assert (await general.expect(typed("conversation.closed", conversation_id=cid)))["reason"] == "transferred"
+    assert (await citizen.expect(typed("chat.transferred")))["queue"] == "welsh"
+    assert (await citizen.expect(typed("chat.queued")))["position"] == 1
     welsh = await server.agent("agent2")
-    await welsh.expect(typed("offer", conversation_id=cid, queue="welsh"))
+    offer = await welsh.expect(typed("offer", conversation_id=cid, queue="welsh"))
+    assert offer["transferred"]["by"] == "Chris Patel" and offer["transferred"]["reason"] == "wants Welsh"
     await welsh.send({"type": "offer.accept", "conversation_id": cid})
     assigned = await welsh.expect(typed("conversation.assigned", conversation_id=cid))
     assert [m["text"] for m in assigned["transcript"]] == ["Hoffwn siarad Cymraeg"]
+    assert assigned["transferred"]["reason"] == "wants Welsh"
     assert (await citizen.expect(typed("chat.agent_joined"), timeout=2))["agent_name"]
     events = [
         r["type"]
@@ -238,3 +242,47 @@ async def test_the_routing_receipt_says_why_the_citizen_waited_and_why_this_agen
     )
     assert receipt["waited_s"] >= 0 and receipt["state"] == "assigned"
     assert [t["type"] for t in receipt["timeline"]][:2] == ["conversation.arrived", "routing.waiting"]
+
+
+async def test_a_chat_transferred_to_a_named_agent_waits_for_them_first(server: LiveServer, db: asyncpg.Pool) -> None:
+    ids = dict(await db.fetch("SELECT username, id FROM users WHERE tenant_id = $1", server.settings.tenant))
+    first = await server.agent("agent1")
+    citizen, queued = await server.citizen("benefits", "Ann")
+    cid = queued["conversation_id"]
+    await first.expect(typed("offer", conversation_id=cid))
+    await first.send({"type": "offer.accept", "conversation_id": cid})
+    await first.expect(typed("conversation.assigned", conversation_id=cid))
+    bystander = await server.agent("agent3")  # free, but Ann is reserved for Bethan
+    await first.send({"type": "transfer", "conversation_id": cid, "agent_id": ids["agent2"], "reason": "her case"})
+    await first.expect(typed("conversation.closed", conversation_id=cid))
+    assert await bystander.maybe(typed("offer", conversation_id=cid), timeout=1) is None
+    named = await server.agent("agent2")
+    offer = await named.expect(typed("offer", conversation_id=cid))
+    assert offer["transferred"] == {
+        "to_queue": "benefits",
+        "to_agent": ids["agent2"],
+        "reason": "her case",
+        "by": "Alex Morgan",
+    }
+    await named.send({"type": "offer.accept", "conversation_id": cid})
+    await citizen.expect(typed("chat.agent_joined", agent_name="Alex Morgan"))
+    await citizen.expect(typed("chat.transferred"))
+    await citizen.expect(typed("chat.agent_joined", agent_name="Bethan Jones"))
+
+
+async def test_a_transfer_must_name_somewhere_real(server: LiveServer) -> None:
+    agent = await server.agent("agent1")
+    _, queued = await server.citizen("general")
+    cid = queued["conversation_id"]
+    await agent.expect(typed("offer", conversation_id=cid))
+    await agent.send({"type": "offer.accept", "conversation_id": cid})
+    await agent.expect(typed("conversation.assigned", conversation_id=cid))
+    for frame, code in (
+        ({"type": "transfer", "conversation_id": cid}, "conflict"),
+        ({"type": "transfer", "conversation_id": cid, "queue": "nowhere"}, "not_found"),
+        ({"type": "transfer", "conversation_id": cid, "agent_id": 999999}, "not_found"),
+    ):
+        await agent.send(frame)
+        assert (await agent.expect(typed("error")))["code"] == code
+    await agent.send({"type": "message", "conversation_id": cid, "id": "still", "text": "still mine"})
+    await agent.expect(typed("message", id="still"))
