@@ -48,10 +48,17 @@ class Agents:
 
     async def set_status(self, user: User, status: str, reason: str = "") -> Agent | None:
         """Set ``user``'s status with their current skills and capacity; tell every console they have open."""
-        queues, caps = await self.staff.agent_profile(user.id)
-        capacity = {**self.default_capacity, **caps}
+        profile = await self.staff.agent_profile(user.id)
         agent = await self.router.set_status(
-            str(user.id), status, name=user.name, queues=queues, capacity=capacity, reason=reason, dispatch=False
+            str(user.id),
+            status,
+            name=user.name,
+            queues=profile.queues,
+            capacity={**self.default_capacity, **profile.capacity},
+            reason=reason,
+            dispatch=False,
+            levels=profile.levels,
+            voice_exclusive=profile.voice_exclusive,
         )
         await self.store.event("agent.status", agent_id=user.id, data={"status": status, "reason": reason})
         log.info("agent status %s", status, extra={"agent_id": user.id})
@@ -60,6 +67,12 @@ class Agents:
         if status == "available":
             await self.router.dispatch_agent(str(user.id))
         return agent
+
+    async def refresh_profile(self, user: User) -> None:
+        """Re-read an agent's skills and capacity into routing, keeping their status (effective at their next offer)."""
+        agent = await self.router.store.agent(str(user.id))
+        if agent is not None and agent.status != "offline":
+            await self.set_status(user, agent.status, agent.reason)
 
     async def state_frame(self, agent_id: str) -> Frame:
         agent = await self.router.store.agent(agent_id)

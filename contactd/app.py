@@ -30,6 +30,7 @@ from contactd.conversations import Conversations
 from contactd.hub import Hub
 from contactd.metrics import Metrics
 from contactd.migrate import migrate
+from contactd.reports import Reports
 from contactd.settings import Settings
 from contactd.staff import Staff
 from contactd.store import Store
@@ -63,6 +64,7 @@ class Services:
     metrics: Metrics
     passwords: Passwords
     queue_names: list[str] = field(default_factory=list)
+    config_changed: bool = False
 
     @property
     def keys(self) -> Keys:
@@ -86,6 +88,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/me", http.me),
         Route("/api/queues", http.queues),
         Route("/api/agents", http.agents),
+        Route("/api/agents/{id}/skills", http.agent_skills, methods=["PUT"]),
+        Route("/api/queues/{name}", http.queue_settings, methods=["PATCH"]),
         Route("/api/conversations/{id}", http.conversation),
         Route("/api/conversations/{id}/routing", http.routing),
         WebSocketRoute("/ws/chat", chat_socket),
@@ -160,6 +164,8 @@ def on_change(svc: Services, changed: set[str]) -> Callable[[dict[str, Any]], No
     def handler(frame: dict[str, Any]) -> None:
         svc.board.dirty = True
         changed.add(str(frame.get("queue", "")))
+        if frame.get("config"):
+            svc.config_changed = True
 
     return handler
 
@@ -185,6 +191,9 @@ async def ticker(svc: Services) -> None:
             if now - last[i] >= every:
                 last[i] = now
                 await _run(job)
+        if svc.config_changed:
+            svc.config_changed = False
+            await _run(lambda: refresh_queues(svc))
         while changed:
             await _run(functools.partial(svc.citizens.refresh, changed.pop()))
         await asyncio.sleep(0.05)
@@ -201,7 +210,8 @@ async def _run(job: Callable[[], Awaitable[Any]]) -> None:
 
 async def refresh_queues(svc: Services) -> None:
     svc.queue_names = [q["name"] for q in await svc.store.queues()]
-    figures = await svc.store.queue_figures(datetime.now(UTC) - timedelta(days=1), 60)
+    svc.router.strategies = await svc.store.queue_strategies()
+    figures = await Reports(svc.pool, svc.settings.tenant).queue_figures(datetime.now(UTC) - timedelta(days=1), 60)
     svc.conversations.handle_time_s = {q: f["aht_s"] for q, f in figures.items() if f["aht_s"]}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contactd.hub import Frame, Peer
+from contactd.reports import Reports
 from contactd.staff import Staff
 from contactd.store import Store
 from router.model import CHANNELS
@@ -26,6 +27,7 @@ class Board:
 
     def __init__(self, store: Store, staff: Staff, router_store: RouterStore) -> None:
         self.store = store
+        self.reports = Reports(store.pool, store.tenant)
         self.staff = staff
         self.router_store = router_store
         self.peers: set[Peer] = set()
@@ -59,7 +61,7 @@ class Board:
 
     async def snapshot(self, now: float) -> dict[str, Any]:
         midnight = datetime.fromtimestamp(now, LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-        figures = await self.store.queue_figures(midnight, CHAT_SERVICE_LEVEL_S)
+        figures = await self.reports.queue_figures(midnight, CHAT_SERVICE_LEVEL_S)
         queues = []
         for name, fig in figures.items():
             waiting, oldest_ms = await self.router_store.queue_stats(name)

@@ -34,6 +34,20 @@ def _user(row: Mapping[str, Any]) -> User:
     return User(row["id"], row["username"], row["display_name"], row["role"], row["password_hash"])
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What routes to an agent: their routing profile, derived from their skills."""
+
+    queues: list[str]
+    """Queues they serve, in the order they serve them."""
+    levels: dict[str, int]
+    """Their skill level for each queue (the lowest of the queue's required skills)."""
+    capacity: dict[str, int]
+    """Per-channel capacity overrides (the deployment's defaults fill the rest)."""
+    voice_exclusive: bool = True
+    """While on a voice call, no new work of any kind."""
+
+
 class Staff:
     """Users of one tenant."""
 
@@ -98,17 +112,41 @@ class Staff:
         )
         return [dict(r) for r in rows]
 
-    async def agent_profile(self, user_id: int) -> tuple[list[str], dict[str, int]]:
-        """(queues the agent serves by their skills, capacity overrides per channel)."""
+    async def agent_profile(self, user_id: int) -> Profile:
+        """What routes to the agent now: the queues whose every required skill they hold at the
+        minimum level (in their profile's order), their level for each, capacities and the voice rule."""
         queues = await self.pool.fetch(
-            """SELECT q.name FROM queues q WHERE q.tenant_id = $2 AND q.active AND NOT EXISTS (
-                 SELECT 1 FROM queue_skills qs WHERE qs.queue_id = q.id AND NOT EXISTS (
-                   SELECT 1 FROM agent_skills a WHERE a.user_id = $1 AND a.skill_id = qs.skill_id
-                   AND a.level >= qs.min_level))
-               AND EXISTS (SELECT 1 FROM queue_skills qs WHERE qs.queue_id = q.id)
-               ORDER BY q.priority DESC, q.name""",
+            """SELECT q.name, min(a.level) AS level FROM queues q
+               JOIN queue_skills qs ON qs.queue_id = q.id
+               LEFT JOIN agent_skills a ON a.skill_id = qs.skill_id AND a.user_id = $1 AND a.level >= qs.min_level
+               LEFT JOIN agent_queue_rank r ON r.queue_id = q.id AND r.user_id = $1
+               WHERE q.tenant_id = $2 AND q.active
+               GROUP BY q.id, q.name, q.priority, r.rank
+               HAVING count(a.level) = count(*)
+               ORDER BY r.rank NULLS LAST, q.priority DESC, q.name""",
             user_id,
             self.tenant,
         )
         caps = await self.pool.fetch("SELECT channel, capacity FROM agent_capacity WHERE user_id = $1", user_id)
-        return [r["name"] for r in queues], {r["channel"]: r["capacity"] for r in caps}
+        exclusive = await self.pool.fetchval("SELECT voice_exclusive FROM users WHERE id = $1", user_id)
+        return Profile(
+            queues=[r["name"] for r in queues],
+            levels={r["name"]: r["level"] for r in queues},
+            capacity={r["channel"]: r["capacity"] for r in caps},
+            voice_exclusive=exclusive is not False,
+        )
+
+    async def set_skills(self, user_id: int, skills: Mapping[str, int]) -> None:
+        """Replace an agent's skills (name -> level 1-5); unknown skill names are created."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM agent_skills WHERE user_id = $1", user_id)
+            for name, level in skills.items():
+                skill_id = await conn.fetchval(
+                    "INSERT INTO skills (tenant_id, name) VALUES ($1, $2) ON CONFLICT (tenant_id, name)"
+                    " DO UPDATE SET name = EXCLUDED.name RETURNING id",
+                    self.tenant,
+                    name,
+                )
+                await conn.execute(
+                    "INSERT INTO agent_skills (user_id, skill_id, level) VALUES ($1, $2, $3)", user_id, skill_id, level
+                )

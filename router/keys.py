@@ -51,6 +51,10 @@ class Keys:
         """ZSET: conversation ids in wrap-up, scored by when the slot frees by itself (ms)."""
         return f"{self.prefix}:wrapups"
 
+    def round_robin(self) -> str:
+        """HASH: queue -> the agent its round robin offered to last."""
+        return f"{self.prefix}:round-robin"
+
     def built(self) -> str:
         """STRING: present once routing state has been rebuilt from PostgreSQL; its loss means Redis was emptied."""
         return f"{self.prefix}:built"

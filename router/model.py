@@ -27,6 +27,21 @@ class Agent:
     """Queues this agent serves."""
     reason: str = ""
     """Why the agent is away (their own words, or e.g. "missed offers")."""
+    queue_order: tuple[str, ...] = ()
+    """Their queues in the order their routing profile serves them (first first)."""
+    levels: Mapping[str, int] = field(default_factory=dict)
+    """Their skill level for each queue they serve (for the most-skilled strategy)."""
+    voice_exclusive: bool = True
+    """While on a voice call they take no other work."""
+
+    def queue_rank(self, queue: str) -> int:
+        """Where ``queue`` stands in their profile (0 first); queues not listed come last."""
+        return self.queue_order.index(queue) if queue in self.queue_order else len(self.queue_order)
+
+    @property
+    def active(self) -> int:
+        """Contacts held on every channel."""
+        return sum(self.load.values())
 
     def free(self, channel: str) -> int:
         """Slots left on ``channel``."""

@@ -41,7 +41,7 @@ def skip_reason(agent: Agent, contact: Contact, now_ms: int = 0) -> str | None:
         return "does not serve queue"
     if agent.id in contact.skip:
         return "declined or missed this contact"
-    if agent.load.get("voice", 0) > 0 and contact.channel != "voice":
+    if agent.voice_exclusive and agent.load.get("voice", 0) > 0 and contact.channel != "voice":
         return "on a call"
     if agent.free(contact.channel) <= 0:
         return f"no free {contact.channel} slot"
@@ -61,30 +61,68 @@ def eligible_agents(contact: Contact, agents: Iterable[Agent], now_ms: int = 0) 
     return ok, skipped
 
 
-def rank_agents(agents: Sequence[Agent]) -> list[Agent]:
-    """Longest idle first; the id breaks ties so the order is stable and explainable."""
-    return sorted(agents, key=lambda a: (a.idle_since_ms, a.id))
+STRATEGIES = ("longest-idle", "fewest-active", "most-skilled", "round-robin")
 
 
-def choose_agent(contact: Contact, agents: Iterable[Agent], now_ms: int = 0) -> Decision:
+def _id_key(agent_id: str) -> tuple[int, str]:
+    """Agent ids sort as numbers when they are numbers (round robin walks them in that order)."""
+    return (int(agent_id), "") if agent_id.isdigit() else (1 << 62, agent_id)
+
+
+def rank_agents(
+    agents: Sequence[Agent], strategy: str = "longest-idle", queue: str = "", last: str = ""
+) -> list[Agent]:
+    """Order eligible agents by a queue's strategy; longest idle, then the id, break every tie.
+
+    - ``longest-idle``: the agent free of work the longest first.
+    - ``fewest-active``: the agent holding the fewest contacts first.
+    - ``most-skilled``: the highest skill level for ``queue`` first.
+    - ``round-robin``: the agent after ``last`` (the one offered last) in id order, wrapping round.
+    """
+    idle = sorted(agents, key=lambda a: (a.idle_since_ms, _id_key(a.id)))
+    if strategy == "fewest-active":
+        return sorted(idle, key=lambda a: a.active)
+    if strategy == "most-skilled":
+        return sorted(idle, key=lambda a: -a.levels.get(queue, 0))
+    if strategy == "round-robin":
+        ring = sorted(agents, key=lambda a: _id_key(a.id))
+        after = [a for a in ring if last and _id_key(a.id) > _id_key(last)]
+        return after + [a for a in ring if a not in after]
+    return idle
+
+
+def choose_agent(
+    contact: Contact, agents: Iterable[Agent], now_ms: int = 0, strategy: str = "longest-idle", last: str = ""
+) -> Decision:
     """The agent to offer ``contact`` to, with the ranking and the skipped agents."""
     ok, skipped = eligible_agents(contact, agents, now_ms)
-    ranked = rank_agents(ok)
+    named = contact.reserved(now_ms)
+    ranked = rank_agents(ok, "longest-idle" if named else strategy, contact.queue, last)
     return Decision(
         contact_id=contact.id,
         agent_id=ranked[0].id if ranked else None,
         ranked=tuple(a.id for a in ranked),
         skipped=tuple(skipped),
-        rule="named agent" if contact.reserved(now_ms) else "longest-idle",
+        rule="named agent" if named else strategy,
     )
 
 
 def choose_contact(agent: Agent, waiting: Iterable[Contact], now_ms: int = 0) -> Contact | None:
-    """The contact a newly free ``agent`` should be offered: highest priority, then longest waiting."""
+    """The contact a newly free ``agent`` should be offered.
+
+    Their routing profile's queue order first (a contact reserved for them
+    counts as their first queue), then within it the highest priority, then
+    the longest waiting.
+    """
     fits = [c for c in waiting if skip_reason(agent, c, now_ms) is None]
     if not fits:
         return None
-    return min(fits, key=lambda c: (queue_score(c.priority, c.enqueued_ms), c.id))
+
+    def key(c: Contact) -> tuple[int, int, str]:
+        rank = -1 if c.reserved(now_ms) else agent.queue_rank(c.queue)
+        return (rank, queue_score(c.priority, c.enqueued_ms), c.id)
+
+    return min(fits, key=key)
 
 
 def estimated_wait_s(position: int, serving_agents: int, avg_handle_s: float, per_agent: int) -> int | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from router import policy
-from router.model import Agent, Contact, Decision
+from router.model import CHANNELS, Agent, Contact, Decision
 from router.store import LiveConversation, RouterStore
 
 log = logging.getLogger("router.service")
@@ -64,6 +64,8 @@ class RouterService:
         self.listener = listener
         self.config = config
         self.now_ms = clock_ms
+        self.strategies: dict[str, str] = {}
+        """Each queue's agent selection strategy (``policy.STRATEGIES``); longest idle when not set."""
 
     async def enqueue(self, c: LiveConversation) -> int:
         """Queue a new conversation (at ``c.priority``) without offering it yet; returns its position."""
@@ -94,10 +96,16 @@ class RouterService:
             contact = await self.store.contact(conversation_id)
             if contact is None:
                 return None
-            decision = policy.choose_agent(contact, await self._candidates(contact), self.now_ms())
+            decision = await self._choose(contact, self.now_ms())
             if decision.agent_id is None or await self._offer(contact, decision):
                 return decision
         return decision and Decision(decision.contact_id, None, (), decision.skipped, "refused by Redis")
+
+    async def _choose(self, contact: Contact, now_ms: int) -> Decision:
+        """Rank the candidates for ``contact`` by its queue's strategy."""
+        strategy = self.strategies.get(contact.queue, "longest-idle")
+        last = await self.store.round_robin_last(contact.queue) if strategy == "round-robin" else ""
+        return policy.choose_agent(contact, await self._candidates(contact), now_ms, strategy, last)
 
     async def _candidates(self, contact: Contact) -> list[Agent]:
         """The agents to rank for ``contact``: those serving its queue, and the agent it is reserved for."""
@@ -114,15 +122,25 @@ class RouterService:
             if agent is None or agent.status != "available":
                 break
             now = self.now_ms()
-            contact = policy.choose_contact(agent, await self.store.queue_heads(agent.queues), now)
+            contact = await self._contact_for(agent, now)
             if contact is None:
                 break
-            decision = policy.choose_agent(contact, await self._candidates(contact), now)
+            decision = await self._choose(contact, now)
             if decision.agent_id is None:
                 break
             # The contact goes to whoever ranks first, which may be a longer-idle agent than this one.
             offered += await self._offer(contact, decision)
         return offered
+
+    async def _contact_for(self, agent: Agent, now_ms: int) -> Contact | None:
+        """The best waiting contact for ``agent``: the heads of their queues, looking deeper when
+        every head is one they may not take (declined, missed, or reserved for someone else)."""
+        for depth in (20, 200):
+            heads = await self.store.queue_heads(agent.queues, depth)
+            contact = policy.choose_contact(agent, heads, now_ms)
+            if contact is not None or len(heads) < depth:
+                return contact
+        return None
 
     async def _offer(self, contact: Contact, decision: Decision) -> bool:
         assert decision.agent_id is not None
@@ -131,6 +149,8 @@ class RouterService:
         if outcome != "OK":
             log.debug("offer of %s to %s refused: %s", contact.id, decision.agent_id, outcome)
             return False
+        if decision.rule == "round-robin":
+            await self.store.set_round_robin_last(contact.queue, decision.agent_id)
         await self.listener.offered(contact, decision.agent_id, decision, self.config.offer_timeout_s)
         await self.listener.changed(contact.queue)
         return True
@@ -157,7 +177,7 @@ class RouterService:
             return None
         skip_ms = int(self.config.skip_after_decline_s * 1000)
         if missed:
-            count = await self.store.miss(conversation_id, agent_id, live.queue, skip_ms)
+            count = await self.store.miss(conversation_id, agent_id, live.queue, skip_ms, self.now_ms())
         else:
             count = 0 if await self.store.requeue(conversation_id, agent_id, live.queue, skip_ms) else None
         if count is None:
@@ -257,11 +277,21 @@ class RouterService:
         capacity: Mapping[str, int],
         reason: str = "",
         dispatch: bool = True,
+        levels: Mapping[str, int] | None = None,
+        voice_exclusive: bool = True,
     ) -> Agent | None:
         """Set an agent's status; going away withdraws pending offers, going available offers them work
         (unless ``dispatch`` is False: the caller then tells the agent first and calls ``dispatch_agent``)."""
         old = await self.store.set_status(
-            agent_id, status, self.now_ms(), name=name, queues=queues, capacity=capacity, reason=reason
+            agent_id,
+            status,
+            self.now_ms(),
+            name=name,
+            queues=queues,
+            capacity=capacity,
+            reason=reason,
+            levels=levels,
+            voice_exclusive=voice_exclusive,
         )
         if status != "available":
             for conversation_id in await self.store.offers_of(agent_id):
@@ -274,11 +304,16 @@ class RouterService:
         return await self.store.agent(agent_id)
 
     async def route_waiting(self, queues: Iterable[str], depth: int = 3) -> int:
-        """Try the first contacts of each queue again, so that none waits while an agent is free."""
+        """Try again the first contacts of each queue, and every available agent with a free slot,
+        so that no contact waits while an agent who may take it is free."""
+        queues = set(queues)
         offered = 0
         for queue in queues:
             for conversation_id in (await self.store.waiting(queue))[:depth]:
                 offered += await self.dispatch_contact(conversation_id) is not None
+        for agent in await self.store.all_agents():
+            if agent.status == "available" and agent.queues & queues and any(agent.free(ch) for ch in CHANNELS):
+                offered += await self.dispatch_agent(agent.id)
         return offered
 
     async def restore(self, conversations: Iterable[LiveConversation]) -> list[str]:

@@ -276,16 +276,21 @@ class RouterStore:
         """Put a declined offer's conversation back at its place in its queue."""
         return await self._requeue(conversation_id, agent_id, queue, skip_ms, missed=False) is not None
 
-    async def miss(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int) -> int | None:
-        """Put a timed-out offer's conversation back; returns the agent's offers missed in a row (None: no offer)."""
-        return await self._requeue(conversation_id, agent_id, queue, skip_ms, missed=True)
+    async def miss(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int, now_ms: int) -> int | None:
+        """Put a timed-out offer's conversation back; returns the agent's offers missed in a row.
 
-    async def _requeue(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int, missed: bool) -> int | None:
+        None when there is no such offer, or its deadline is still ahead of ``now_ms`` (a fresh re-offer).
+        """
+        return await self._requeue(conversation_id, agent_id, queue, skip_ms, missed=True, now_ms=now_ms)
+
+    async def _requeue(
+        self, conversation_id: str, agent_id: str, queue: str, skip_ms: int, missed: bool, now_ms: int = 0
+    ) -> int | None:
         k = self.keys
         outcome, count = await self._run(
             "requeue",
             [k.conv(conversation_id), k.agent(agent_id), k.queue(queue), k.offers(), k.skip(conversation_id)],
-            [conversation_id, agent_id, skip_ms, "1" if missed else "0"],
+            [conversation_id, agent_id, skip_ms, "1" if missed else "0", now_ms],
         )
         return int(count) if _text(outcome) == "OK" else None
 
@@ -356,9 +361,11 @@ class RouterStore:
         queues: Iterable[str],
         capacity: Mapping[str, int],
         reason: str = "",
+        levels: Mapping[str, int] | None = None,
+        voice_exclusive: bool = True,
     ) -> str:
-        """Set an agent's status and profile; returns the previous status."""
-        queues = sorted(queues)
+        """Set an agent's status and profile (queues in the order they serve them); returns the previous status."""
+        queues = list(dict.fromkeys(queues))
         k = self.keys
         before = _text(await self.redis.hget(k.agent(agent_id), "queues") or "")
         dropped = sorted(set(before.split(",")) - set(queues) - {""})
@@ -377,8 +384,17 @@ class RouterStore:
             json.dumps(dict(capacity)),
             reason,
             len(queues),
+            json.dumps(dict(levels or {})),
+            "1" if voice_exclusive else "0",
         ]
         return _text(await self._run("agent_status", keys, args))
+
+    async def round_robin_last(self, queue: str) -> str:
+        """The agent the queue's round robin offered to last ('' if none)."""
+        return _text(await self.redis.hget(self.keys.round_robin(), queue) or "")
+
+    async def set_round_robin_last(self, queue: str, agent_id: str) -> None:
+        await self.redis.hset(self.keys.round_robin(), queue, agent_id)
 
     async def mark_built(self) -> None:
         await self.redis.set(self.keys.built(), "1")
@@ -390,7 +406,16 @@ class RouterStore:
 def _agent(agent_id: str, h: Mapping[str, str]) -> Agent:
     load = {ch: int(h.get(f"load:{ch}", "0")) for ch in CHANNELS}
     cap = {ch: int(h.get(f"cap:{ch}", "0")) for ch in CHANNELS}
-    queues = frozenset(q for q in h.get("queues", "").split(",") if q)
+    order = tuple(q for q in h.get("queues", "").split(",") if q)
     return Agent(
-        agent_id, h.get("status", "offline"), int(h.get("idle_since", "0")), load, cap, queues, h.get("reason", "")
+        agent_id,
+        h.get("status", "offline"),
+        int(h.get("idle_since", "0")),
+        load,
+        cap,
+        frozenset(order),
+        h.get("reason", ""),
+        order,
+        json.loads(h.get("levels") or "{}"),
+        h.get("voice_exclusive", "1") != "0",
     )

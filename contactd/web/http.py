@@ -16,6 +16,7 @@ from contactd.metrics import CONTENT_TYPE_LATEST
 from contactd.receipts import routing_report
 from contactd.store import Conversation
 from contactd.web.openapi import OPENAPI
+from router.policy import STRATEGIES
 
 
 def services(request: Request) -> Any:
@@ -112,6 +113,63 @@ async def agents(request: Request) -> Response:
     return JSONResponse(
         {"agents": [{"id": p["id"], "name": p["display_name"], "status": live[str(p["id"])][1]} for p in people]}
     )
+
+
+async def _admin(request: Request) -> Response | None:
+    """None if the caller is a signed-in admin, else the response that refuses them."""
+    user = await current_user(request, services(request).staff)
+    if user is None:
+        return error(401, "Not signed in.")
+    return None if user.role == "admin" else error(403, "Only an admin may change this.")
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def agent_skills(request: Request) -> Response:
+    """Replace an adviser's skills (admin): ``{"skills": {"benefits": 3, ...}}``; their next offer uses them."""
+    svc = services(request)
+    if (refused := await _admin(request)) is not None:
+        return refused
+    body = await _json_object(request)
+    skills = body.get("skills") if body else None
+    if not isinstance(skills, dict) or not all(
+        isinstance(k, str) and 0 < len(k) <= 40 and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 5
+        for k, v in skills.items()
+    ):
+        return error(400, 'Send {"skills": {"<skill>": <level 1-5>, ...}}.')
+    try:
+        agent = await svc.staff.user_by_id(int(request.path_params["id"]))
+    except ValueError:
+        agent = None
+    if agent is None or agent.role != "agent":
+        return error(404, "No such adviser.")
+    await svc.staff.set_skills(agent.id, skills)
+    await svc.store.event("agent.skills", agent_id=agent.id, data={"skills": skills})
+    await svc.agents.refresh_profile(agent)
+    return JSONResponse({"skills": skills})
+
+
+async def queue_settings(request: Request) -> Response:
+    """Change how a queue picks advisers (admin): ``{"strategy": "round-robin"}``."""
+    svc = services(request)
+    if (refused := await _admin(request)) is not None:
+        return refused
+    body = await _json_object(request)
+    strategy = body.get("strategy") if body else None
+    if strategy not in STRATEGIES:
+        return error(400, f"strategy must be one of {', '.join(STRATEGIES)}.")
+    name = request.path_params["name"]
+    if not await svc.store.set_queue_strategy(name, strategy):
+        return error(404, "No such queue.")
+    await svc.store.event("queue.settings", data={"queue": name, "strategy": strategy})
+    await svc.hub.publish(svc.keys.changed(), {"queue": name, "config": True})
+    return JSONResponse({"name": name, "strategy": strategy})
 
 
 async def queues(request: Request) -> Response:

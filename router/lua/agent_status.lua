@@ -4,11 +4,13 @@
 -- KEYS[3+ARGV[8] ..] serving sets of queues they served before and no longer do (the caller read them)
 -- ARGV[1] agent id  ARGV[2] status (offline|available|away)  ARGV[3] now ms  ARGV[4] display name
 -- ARGV[5] queues, comma separated  ARGV[6] capacity as JSON {"chat":3,...}  ARGV[7] reason ('' for none)
--- ARGV[8] how many of the serving sets are current
+-- ARGV[8] how many of the serving sets are current  ARGV[9] skill level per queue as JSON
+-- ARGV[10] '1' if a voice call blocks other work, '0' if not
 -- Returns the previous status ('offline' when unknown).
 local old = redis.call('HGET', KEYS[1], 'status') or 'offline'
 local new = ARGV[2]
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'status', new, 'name', ARGV[4], 'queues', ARGV[5], 'reason', ARGV[7])
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'status', new, 'name', ARGV[4], 'queues', ARGV[5], 'reason', ARGV[7],
+  'levels', ARGV[9], 'voice_exclusive', ARGV[10])
 for ch, cap in pairs(cjson.decode(ARGV[6])) do
   redis.call('HSET', KEYS[1], 'cap:' .. ch, cap)
 end

@@ -7,14 +7,14 @@ if c[1] ~= 'queued' or not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
   return 'contact_gone'
 end
 local ch = c[2]
-local a = redis.call('HMGET', KEYS[2], 'status', 'load:' .. ch, 'cap:' .. ch, 'load:voice')
+local a = redis.call('HMGET', KEYS[2], 'status', 'load:' .. ch, 'cap:' .. ch, 'load:voice', 'voice_exclusive')
 if a[1] ~= 'available' then
   return 'agent_unavailable'
 end
 if tonumber(a[2] or '0') >= tonumber(a[3] or '0') then
   return 'agent_full'
 end
-if ch ~= 'voice' and tonumber(a[4] or '0') > 0 then
+if ch ~= 'voice' and tonumber(a[4] or '0') > 0 and a[5] ~= '0' then
   return 'agent_on_call'
 end
 redis.call('ZREM', KEYS[3], ARGV[1])

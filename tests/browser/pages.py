@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.helpers import PASSWORD, UNIT
 
@@ -25,3 +25,20 @@ async def seconds_until(page: Page, script: str, since: float, limit_s: float) -
     """Seconds from ``since`` (time.monotonic) until ``script`` (a JS expression) is true, polled every 20 ms."""
     await page.wait_for_function(f"() => {script}", polling=20, timeout=limit_s * 1000 * UNIT)
     return time.monotonic() - since
+
+
+async def sign_in_available(page: Page, username: str = "agent1", name: str = "Alex Morgan") -> None:
+    """Sign in to the agent console and set yourself Available."""
+    await sign_in(page, "/console/", username)
+    await expect(page.locator("main#console")).to_be_visible()
+    await expect(page.locator("#agent-name")).to_have_text(name)
+    await page.locator("#status-select").select_option("available")
+    await expect(page.locator("#status-text")).to_have_text("Available")
+
+
+def offer_card(page: Page, cid: str) -> Locator:
+    return page.locator(f'[data-testid="offer"][data-conversation-id="{cid}"]')
+
+
+def panel_of(page: Page, cid: str) -> Locator:
+    return page.locator(f'[data-testid="conversation"][data-conversation-id="{cid}"]')

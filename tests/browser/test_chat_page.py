@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import asyncpg
 import pytest
 from playwright.async_api import Locator, Page, expect
 
@@ -105,3 +107,45 @@ async def test_reloading_mid_chat_brings_the_transcript_back(server: LiveServer,
 
     await reply(page, "Still here after the reload")
     await agent.expect(typed("message", conversation_id=cid, text="Still here after the reload"))
+
+
+async def test_citizen_is_told_of_a_transfer_and_sees_the_next_adviser_join(
+    server: LiveServer, db: asyncpg.Pool, page: Page
+) -> None:
+    await start_chat(page)
+    alex, cid = await agent_takes_chat(server, "Ann Page")
+    await alex.send({"type": "message", "conversation_id": cid, "id": "a1", "text": "Bethan knows about this."})
+    await expect(transcript_lines(page, "agent")).to_contain_text("Alex Morgan")
+    await expect(page.locator("#queue-status")).to_be_hidden()
+
+    bethan = await server.agent("agent2")
+    bethan_id = await db.fetchval(
+        "SELECT id FROM users WHERE tenant_id = $1 AND username = 'agent2'", server.settings.tenant
+    )
+    await alex.send({"type": "transfer", "conversation_id": cid, "agent_id": bethan_id, "reason": "her case"})
+    await expect(transcript_lines(page, "system")).to_have_text(
+        ["Alex Morgan has joined the chat", "You are being transferred to another adviser"]
+    )
+    await expect(page.locator("#queue-status")).to_have_text(re.compile(r"^You are number 1 in the queue\."))
+    await expect(page.locator("#message-input")).to_be_visible()
+
+    offer = await bethan.expect(typed("offer", conversation_id=cid))
+    assert offer["transferred"]["by"] == "Alex Morgan"
+    await bethan.send({"type": "offer.accept", "conversation_id": cid})
+    await expect(transcript_lines(page, "system")).to_have_text(
+        [
+            "Alex Morgan has joined the chat",
+            "You are being transferred to another adviser",
+            "Bethan Jones has joined the chat",
+        ]
+    )
+    await expect(page.locator("#queue-status")).to_be_hidden()
+    await bethan.send({"type": "message", "conversation_id": cid, "id": "b1", "text": "Hello Ann, I am Bethan."})
+    await expect(transcript_lines(page, "agent").last).to_contain_text("Bethan Jones")
+    await expect(transcript_lines(page, "agent").first).to_contain_text("Alex Morgan")  # still Alex's message
+
+    await page.locator("#language-toggle").click()
+    await expect(transcript_lines(page, "system").nth(1)).to_have_text(
+        "Rydych yn cael eich trosglwyddo i ymgynghorydd arall"
+    )
+    await expect(transcript_lines(page, "agent").first).to_contain_text("Alex Morgan")

@@ -10,27 +10,11 @@ import asyncpg
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from tests.browser.pages import sign_in
+from tests.browser.pages import offer_card, panel_of, sign_in, sign_in_available
 from tests.conftest import LiveServer
 from tests.helpers import PASSWORD, UNIT, Client, typed
 
 pytestmark = pytest.mark.browser
-
-
-async def sign_in_available(page: Page, username: str = "agent1", name: str = "Alex Morgan") -> None:
-    await sign_in(page, "/console/", username)
-    await expect(page.locator("main#console")).to_be_visible()
-    await expect(page.locator("#agent-name")).to_have_text(name)
-    await page.locator("#status-select").select_option("available")
-    await expect(page.locator("#status-text")).to_have_text("Available")
-
-
-def offer_card(page: Page, cid: str) -> Locator:
-    return page.locator(f'[data-testid="offer"][data-conversation-id="{cid}"]')
-
-
-def panel_of(page: Page, cid: str) -> Locator:
-    return page.locator(f'[data-testid="conversation"][data-conversation-id="{cid}"]')
 
 
 async def see_offer_counting_down(page: Page, cid: str, name: str) -> Locator:

@@ -102,4 +102,7 @@ async def test_staff_can_list_advisers_for_a_transfer(server: LiveServer) -> Non
         r = await c.get("/api/agents", headers={"Cookie": await login(server.base, "agent1")})
     assert r.status_code == 200
     assert {(a["name"], a["status"]) for a in r.json()["agents"]} == {
-        ("Alex Morgan", "offline"), ("Bethan Jones", "available"), ("Chris Patel", "offline")}
+        ("Alex Morgan", "offline"),
+        ("Bethan Jones", "available"),
+        ("Chris Patel", "offline"),
+    }

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from contactd.embedded import _alive
+from contactd.migrate import available
 from tests.helpers import UNIT, Client, login, typed
 from tests.processes import ContactdProcess
 
@@ -122,7 +123,7 @@ async def test_migrate_command_applies_the_schema_once(
     tmp_path: Path, contactd_process: Callable[..., ContactdProcess]
 ) -> None:
     data = tmp_path / "data"
-    for expected in ("1 migrations applied now", "0 migrations applied now"):
+    for expected in (f"{len(available())} migrations applied now", "0 migrations applied now"):
         proc = contactd_process("migrate", data)
         assert proc.proc.wait(60 * UNIT) == 0
         assert expected in proc.output()

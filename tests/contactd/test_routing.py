@@ -286,3 +286,55 @@ async def test_a_transfer_must_name_somewhere_real(server: LiveServer) -> None:
         assert (await agent.expect(typed("error")))["code"] == code
     await agent.send({"type": "message", "conversation_id": cid, "id": "still", "text": "still mine"})
     await agent.expect(typed("message", id="still"))
+
+
+async def test_a_new_skill_takes_effect_at_the_next_offer(server: LiveServer, db: asyncpg.Pool) -> None:
+    bethan = await server.agent("agent2")  # general, benefits, welsh: not council tax
+    _, first = await server.citizen("council-tax", "Ann")
+    assert await bethan.maybe(typed("offer"), timeout=1) is None
+    agent2 = await db.fetchval(
+        "SELECT id FROM users WHERE tenant_id = $1 AND username = 'agent2'", server.settings.tenant
+    )
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        skills = {"skills": {"general": 3, "benefits": 3, "welsh": 3, "council-tax": 2}}
+        as_agent = await c.put(
+            f"/api/agents/{agent2}/skills", json=skills, headers={"Cookie": await login(server.base, "agent1")}
+        )
+        assert as_agent.status_code == 403
+        bad = await c.put(
+            f"/api/agents/{agent2}/skills",
+            json={"skills": {"general": 9}},
+            headers={"Cookie": await login(server.base, "admin")},
+        )
+        assert bad.status_code == 400
+        r = await c.put(
+            f"/api/agents/{agent2}/skills", json=skills, headers={"Cookie": await login(server.base, "admin")}
+        )
+        assert r.status_code == 200
+    await server.services.router.route_waiting(["council-tax"])
+    await bethan.expect(typed("offer", conversation_id=first["conversation_id"]))
+    assert await db.fetchval("SELECT count(*) FROM events WHERE agent_id = $1 AND type = 'agent.skills'", agent2) == 1
+
+
+async def test_a_round_robin_queue_takes_turns_whoever_has_been_idle_longest(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        r = await c.patch(
+            "/api/queues/general",
+            json={"strategy": "round-robin"},
+            headers={"Cookie": await login(server.base, "admin")},
+        )
+        assert r.status_code == 200
+        bad = await c.patch(
+            "/api/queues/general", json={"strategy": "random"}, headers={"Cookie": await login(server.base, "admin")}
+        )
+        assert bad.status_code == 400
+    agents = {name: await server.agent(name) for name in ("agent1", "agent2", "agent3")}
+    await asyncio.sleep(0.3 * UNIT)  # every node re-reads the queue settings
+    order = []
+    for n in range(6):
+        _, queued = await server.citizen("general", f"C{n}")
+        for name, client in agents.items():
+            if await client.maybe(typed("offer", conversation_id=queued["conversation_id"]), timeout=0.3):
+                order.append(name)
+                break
+    assert order == ["agent1", "agent2", "agent3", "agent1", "agent2", "agent3"]

@@ -198,3 +198,54 @@ def test_the_estimate_grows_with_position_in_the_queue() -> None:
 def test_the_estimate_shrinks_with_more_agents_serving() -> None:
     one, two, four = (estimated_wait_s(4, n, 300.0, 3) for n in (1, 2, 4))
     assert one == 400 and two == 200 and four == 100
+
+
+def _agent(agent_id: str, idle: int, load: int = 0, level: int = 1) -> Agent:
+    return Agent(agent_id, "available", idle, {"chat": load}, {"chat": 3}, frozenset({"q"}), levels={"q": level})
+
+
+def test_each_strategy_orders_the_same_agents_its_own_way() -> None:
+    a = _agent("1", idle=300, load=2, level=2)
+    b = _agent("2", idle=100, load=1, level=5)
+    c = _agent("3", idle=200, load=0, level=5)
+    ids = lambda agents: [x.id for x in agents]  # noqa: E731
+    assert ids(rank_agents([a, b, c], "longest-idle", "q")) == ["2", "3", "1"]
+    assert ids(rank_agents([a, b, c], "fewest-active", "q")) == ["3", "2", "1"]
+    assert ids(rank_agents([a, b, c], "most-skilled", "q")) == ["2", "3", "1"]  # a tie broken by longest idle
+    assert ids(rank_agents([a, b, c], "round-robin", "q", last="")) == ["1", "2", "3"]
+    assert ids(rank_agents([a, b, c], "round-robin", "q", last="2")) == ["3", "1", "2"]
+    assert ids(rank_agents([a, b, c], "round-robin", "q", last="3")) == ["1", "2", "3"]
+
+
+def test_round_robin_walks_numeric_ids_as_numbers() -> None:
+    agents = [_agent(i, idle=0) for i in ("9", "10", "11")]
+    assert [x.id for x in rank_agents(agents, "round-robin", "q", last="9")] == ["10", "11", "9"]
+
+
+def test_the_decision_names_the_strategy_that_decided() -> None:
+    contact = Contact("c", "q", "chat")
+    decision = choose_agent(contact, [_agent("1", 5), _agent("2", 1)], strategy="fewest-active")
+    assert decision.rule == "fewest-active" and decision.agent_id == "2"
+
+
+def test_a_contact_reserved_for_a_named_agent_waits_for_them_until_the_reservation_ends() -> None:
+    contact = Contact("c", "q", "chat", reserved_for="2", reserved_until_ms=1_000)
+    one, two = _agent("1", 0), _agent("2", 50)
+    early = choose_agent(contact, [one], now_ms=999)
+    assert early.agent_id is None and [(s.agent_id, s.reason) for s in early.skipped] == [("1", "reserved for agent 2")]
+    assert choose_agent(contact, [one, two], now_ms=999).rule == "named agent"
+    assert choose_agent(contact, [one], now_ms=1_000).agent_id == "1"
+
+
+def test_an_agent_whose_profile_puts_a_queue_first_takes_it_first() -> None:
+    agent = Agent("a", "available", 0, {}, {"chat": 3}, frozenset({"x", "y"}), queue_order=("y", "x"))
+    old_x = Contact("old", "x", "chat", priority=5, enqueued_ms=1)
+    new_y = Contact("new", "y", "chat", priority=0, enqueued_ms=1_000_000)
+    assert choose_contact(agent, [old_x, new_y]) == new_y
+
+
+def test_a_voice_call_blocks_other_work_only_for_agents_whose_rule_says_so() -> None:
+    on_call = Agent("a", "available", 0, {"voice": 1}, {"voice": 1, "chat": 3}, frozenset({"q"}))
+    relaxed = Agent("b", "available", 0, {"voice": 1}, {"voice": 1, "chat": 3}, frozenset({"q"}), voice_exclusive=False)
+    chat = Contact("c", "q", "chat")
+    assert skip_reason(on_call, chat) == "on a call" and skip_reason(relaxed, chat) is None

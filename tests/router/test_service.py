@@ -125,7 +125,7 @@ async def test_an_arrival_is_offered_to_the_longest_idle_agent(
     assert await chat_load(store, "a2") == 1 and await chat_load(store, "a1") == 0
 
 
-async def test_an_agent_going_available_gets_the_most_urgent_then_longest_waiting(
+async def test_an_agent_going_available_is_served_in_their_profile_order_then_longest_waiting(
     router: RouterService, store: RouterStore, heard: Recorder, clock: Clock
 ) -> None:
     assert await arrive(router, clock, "old") == 1
@@ -137,10 +137,16 @@ async def test_an_agent_going_available_gets_the_most_urgent_then_longest_waitin
     await arrive(router, clock, "other-queue", queue="complaints")
     assert heard.offers == []
 
-    await status(router, "a1", queues=("general", "billing"), chat=2)
+    # a1's routing profile serves billing first, then general.
+    await status(router, "a1", queues=("billing", "general"), chat=2)
     assert heard.offers == [("urgent", "a1"), ("old", "a1")]
     assert await store.waiting("general") == ["middle"]
     assert await store.waiting("complaints") == ["other-queue"]
+
+    # a2 serves general first: the older general contact beats billing's urgent one.
+    await arrive(router, clock, "urgent-2", queue="billing", priority=9)
+    await status(router, "a2", queues=("general", "billing"), chat=1)
+    assert heard.offers[-1] == ("middle", "a2")
 
 
 async def test_a_declined_contact_goes_to_the_next_agent_and_never_back_to_the_decliner(
