@@ -211,6 +211,7 @@ async def _run(job: Callable[[], Awaitable[Any]]) -> None:
 async def refresh_queues(svc: Services) -> None:
     svc.queue_names = [q["name"] for q in await svc.store.queues()]
     svc.router.strategies = await svc.store.queue_strategies()
+    svc.conversations.hours = await svc.store.queue_hours()
     figures = await Reports(svc.pool, svc.settings.tenant).queue_figures(datetime.now(UTC) - timedelta(days=1), 60)
     svc.conversations.handle_time_s = {q: f["aht_s"] for q, f in figures.items() if f["aht_s"]}
 

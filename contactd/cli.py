@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -22,14 +23,24 @@ from contactd.errors import ConfigError, EmbeddedServerError
 from contactd.logs import configure
 from contactd.migrate import migrate
 from contactd.settings import Settings
+from contactd.store import Store
+from router.hours import bank_holidays
 
 MAX_FRAME = 64 * 1024  # CONTRACT: frames over 64 KiB close the socket (1009)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="contactd", description="Omnichannel contact centre")
-    parser.add_argument("command", choices=("serve", "demo", "migrate"))
+    parser.add_argument("command", choices=("serve", "demo", "migrate", "holidays"))
+    parser.add_argument("--file", help="holidays: a bank-holidays.json file in GOV.UK's format")
+    parser.add_argument(
+        "--division",
+        default="england-and-wales",
+        help="holidays: england-and-wales (default), scotland or northern-ireland",
+    )
     args = parser.parse_args(argv)
+    if args.command == "holidays" and not args.file:
+        parser.error("holidays needs --file PATH")
     try:
         settings = Settings.from_env(demo=args.command == "demo")
     except ConfigError as e:
@@ -39,11 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     servers = EmbeddedServers(settings.data_dir)
     try:
         redis_url, db_url = servers.start(
-            redis=settings.embedded_redis and args.command != "migrate", postgres=settings.embedded_postgres
+            redis=settings.embedded_redis and args.command in ("serve", "demo"), postgres=settings.embedded_postgres
         )
         settings = dataclasses.replace(
             settings, redis_url=settings.redis_url or redis_url, database_url=settings.database_url or db_url
         )
+        if args.command == "holidays":
+            return asyncio.run(_holidays(settings, args.file, args.division))
         return run(args.command, settings)
     except EmbeddedServerError as e:
         print(f"contactd: {e}", file=sys.stderr)
@@ -72,6 +85,25 @@ async def _migrate(settings: Settings) -> list[int]:
         return await migrate(conn)
     finally:
         await conn.close()
+
+
+async def _holidays(settings: Settings, path: str, division: str) -> int:
+    """Import closure days (e.g. UK bank holidays) for every queue that observes holidays."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            days = bank_holidays(json.load(f), division)
+    except (OSError, ValueError) as e:
+        print(f"contactd: cannot read holidays from {path}: {e}", file=sys.stderr)
+        return 2
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        count = await Store(pool, settings.tenant).import_holidays(days)
+    finally:
+        await pool.close()
+    print(f"contactd: {count} {division} holidays imported")
+    return 0
 
 
 async def _seed(settings: Settings, password: str) -> None:

@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.chat import protocol as chat
@@ -21,11 +22,13 @@ from contactd.metrics import Metrics
 from contactd.staff import User
 from contactd.store import Conversation, Store
 from router import policy
+from router.hours import Hours, closed_message
 from router.model import Contact, Decision
 from router.service import RouterService, receipt
 from router.store import LiveConversation
 
 log = logging.getLogger("contactd.conversations")
+CLOSED_FOR_NOW = datetime.max.replace(tzinfo=UTC)  # closed, with no opening in sight
 MISSED_OFFERS = "missed offers"
 
 
@@ -46,6 +49,8 @@ class Conversations:
         self.agents: Agents
         self.names: dict[int, str] = {}
         self.handle_time_s: dict[str, float] = {}
+        self.hours: dict[str, Hours] = {}
+        """Each queue's opening hours (re-read every half minute)."""
 
     @property
     def keys(self) -> Any:
@@ -69,6 +74,34 @@ class Conversations:
         self.metrics.contacts.labels("chat", queue).inc()
         log.info("chat started", extra={"conversation_id": conv.id})
         return conv, token
+
+    def opens_at(self, queue: str) -> datetime | None:
+        """None while ``queue`` is open; else when it next opens (``CLOSED_FOR_NOW`` if not within three weeks)."""
+        hours = self.hours.get(queue, Hours())
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        return None if hours.is_open(now) else (hours.next_opening(now) or CLOSED_FOR_NOW)
+
+    async def close_outside_hours(self, conv: Conversation, opens_at: datetime) -> Frame:
+        """Record a contact made while its queue is closed, and the answer the citizen is given."""
+        when = None if opens_at is CLOSED_FOR_NOW else opens_at
+        message = closed_message(conv.language, when)
+        await self.store.transition(
+            conv.id,
+            "conversation.outside_hours",
+            data={"opens_at": when.isoformat() if when else None},
+            state="closed",
+            ended_at="now()",
+            ended_by="system",
+            closed_at="now()",
+        )
+        await self.store.add_message(conv.id, "system", "closed", message)
+        return {
+            "type": "chat.closed",
+            "conversation_id": conv.id,
+            "reason": "outside_hours",
+            "opens_at": when.isoformat() if when else None,
+            "message": message,
+        }
 
     async def enqueue(self, conv: Conversation) -> int:
         """Put a recorded conversation in its queue; its position. ``dispatch`` then offers it."""

@@ -78,6 +78,11 @@ class CitizenSession:
         except NotFound:
             raise FrameError("unknown_queue", f"There is no topic called {queue[:40]!r}.") from None
         self.token = token
+        opens_at = self.svc.conversations.opens_at(queue)
+        if opens_at is not None:
+            self.conversation_id, self.queue, self.ended = conv.id, queue, True
+            self.peer.send(await self.svc.conversations.close_outside_hours(conv, opens_at))
+            return
         # Listen first, tell the citizen they are queued, and only then offer the chat,
         # so that the citizen never hears of an agent before hearing they are queued.
         await self.attach(conv.id, queue)

@@ -173,7 +173,19 @@ async def queue_settings(request: Request) -> Response:
 
 
 async def queues(request: Request) -> Response:
-    return JSONResponse({"queues": await services(request).store.queues()})
+    """The topics a citizen may choose, and whether each is open now (with when it next opens)."""
+    svc = services(request)
+    out = []
+    for q in await svc.store.queues():
+        opens_at = svc.conversations.opens_at(q["name"])
+        out.append(
+            {
+                **q,
+                "open": opens_at is None,
+                "opens_at": opens_at.isoformat() if opens_at and opens_at.year < 9999 else None,
+            }
+        )
+    return JSONResponse({"queues": out})
 
 
 async def _visible(request: Request) -> Conversation | Response:
