@@ -21,7 +21,6 @@ from contactd.hub import Frame, Hub
 from contactd.metrics import Metrics
 from contactd.staff import User
 from contactd.store import Conversation, Store
-from router import policy
 from router.hours import Hours, closed_message
 from router.model import Contact, Decision
 from router.service import RouterService, receipt
@@ -118,15 +117,8 @@ class Conversations:
                 )
 
     async def estimator(self, queue: str) -> Callable[[int], int | None]:
-        """Estimated wait in seconds by position in ``queue`` (None when nobody serving it is available).
-
-        Reads the queue's agents once, so that many positions cost one read.
-        """
-        agents = await self.router.store.agents_serving(queue)
-        available = [a for a in agents if a.status == "available" and queue in a.queues]
-        per_agent = max((a.capacity.get("chat", 0) for a in available), default=0)
-        handle_s = self.handle_time_s.get(queue, 180.0)
-        return lambda position: policy.estimated_wait_s(position, len(available), handle_s, per_agent)
+        """Estimated wait in seconds by position in ``queue`` (see ``policy.estimated_wait_s``)."""
+        return await self.router.estimator(queue, self.handle_time_s.get(queue, 180.0))
 
     async def citizen_message(self, conversation_id: str, client_id: str, text: str) -> tuple[Frame, bool]:
         """Store a citizen's message once; deliver it to the agent if assigned. Returns (echo, new)."""

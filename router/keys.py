@@ -51,6 +51,10 @@ class Keys:
         """ZSET: conversation ids in wrap-up, scored by when the slot frees by itself (ms)."""
         return f"{self.prefix}:wrapups"
 
+    def answered(self, queue: str) -> str:
+        """ZSET: conversations of ``queue`` answered recently, scored by when (ms); for wait estimates."""
+        return f"{self.prefix}:answered:{queue}"
+
     def round_robin(self) -> str:
         """HASH: queue -> the agent its round robin offered to last."""
         return f"{self.prefix}:round-robin"

@@ -125,15 +125,33 @@ def choose_contact(agent: Agent, waiting: Iterable[Contact], now_ms: int = 0) ->
     return min(fits, key=key)
 
 
-def estimated_wait_s(position: int, serving_agents: int, avg_handle_s: float, per_agent: int) -> int | None:
-    """A rough wait for the contact at ``position`` (1-based) in its queue.
+ANSWER_WINDOW_S = 900.0
+"""How far back the recent answer rate looks."""
+MIN_ANSWERS = 3
+"""Fewer answers than this in the window: too few to trust, estimate from staffing instead."""
+
+
+def estimated_wait_s(
+    position: int,
+    serving_agents: int,
+    avg_handle_s: float,
+    per_agent: int,
+    recent_answers: int = 0,
+    window_s: float = ANSWER_WINDOW_S,
+) -> int | None:
+    """A wait estimate for the contact at ``position`` (1-based) in its queue.
 
     A contact waits only while every slot is taken, so it waits for
-    ``position`` slots to free; each serving agent frees ``per_agent`` slots
-    every ``avg_handle_s`` seconds on average. With nobody serving there is no
-    honest estimate.
+    ``position`` slots to free. How fast slots free is measured: the queue's
+    answers in the last ``window_s`` (which sees what staffing figures miss:
+    breaks, long calls, multitasking). With too few recent answers, it is
+    estimated from staffing: each available agent frees ``per_agent`` slots
+    every ``avg_handle_s``. With nobody available there is no honest estimate.
     """
     if serving_agents <= 0 or per_agent <= 0 or position <= 0:
         return None
-    rate = serving_agents * per_agent / max(avg_handle_s, 1.0)
+    if recent_answers >= MIN_ANSWERS:
+        rate = recent_answers / window_s
+    else:
+        rate = serving_agents * per_agent / max(avg_handle_s, 1.0)
     return round(position / rate)

@@ -101,6 +101,18 @@ class RouterService:
                 return decision
         return decision and Decision(decision.contact_id, None, (), decision.skipped, "refused by Redis")
 
+    async def estimator(self, queue: str, avg_handle_s: float) -> Callable[[int], int | None]:
+        """Estimated wait in seconds by position in ``queue`` (None when nobody serving it is available).
+
+        Reads the queue's agents and recent answers once, so that many positions cost one read.
+        """
+        agents = await self.store.agents_serving(queue)
+        available = [a for a in agents if a.status == "available" and queue in a.queues]
+        per_agent = max((a.capacity.get("chat", 0) for a in available), default=0)
+        window_ms = int(policy.ANSWER_WINDOW_S * 1000)
+        answers = await self.store.recent_answers(queue, self.now_ms(), window_ms)
+        return lambda position: policy.estimated_wait_s(position, len(available), avg_handle_s, per_agent, answers)
+
     async def _choose(self, contact: Contact, now_ms: int) -> Decision:
         """Rank the candidates for ``contact`` by its queue's strategy."""
         strategy = self.strategies.get(contact.queue, "longest-idle")
@@ -157,7 +169,11 @@ class RouterService:
 
     async def accept(self, conversation_id: str, agent_id: str) -> bool:
         """The agent takes the offer they hold; False if it was withdrawn or never theirs."""
+        live = await self.store.conversation(conversation_id)
         ok = await self.store.accept(conversation_id, agent_id, self.now_ms())
+        if ok and live is not None:
+            window_ms = int(policy.ANSWER_WINDOW_S * 1000)
+            await self.store.record_answer(live.queue, conversation_id, self.now_ms(), window_ms)
         if ok:
             await self.listener.changed("")
         return ok

@@ -389,6 +389,19 @@ class RouterStore:
         ]
         return _text(await self._run("agent_status", keys, args))
 
+    async def record_answer(self, queue: str, conversation_id: str, now_ms: int, window_ms: int) -> None:
+        """Count an answer in ``queue`` for the recent answer rate (forgetting those older than the window)."""
+        key = self.keys.answered(queue)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(key, {conversation_id: now_ms})
+        pipe.zremrangebyscore(key, "-inf", now_ms - window_ms)
+        pipe.pexpire(key, window_ms)
+        await pipe.execute()
+
+    async def recent_answers(self, queue: str, now_ms: int, window_ms: int) -> int:
+        """Answers in ``queue`` within the last ``window_ms``."""
+        return int(await self.redis.zcount(self.keys.answered(queue), now_ms - window_ms, "+inf"))
+
     async def round_robin_last(self, queue: str) -> str:
         """The agent the queue's round robin offered to last ('' if none)."""
         return _text(await self.redis.hget(self.keys.round_robin(), queue) or "")

@@ -135,3 +135,24 @@ async def test_a_declined_offer_goes_and_the_citizen_stays_queued(
     assert await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "queued"
     assert await db.fetchval("SELECT outcome FROM offers WHERE conversation_id = $1", uuid.UUID(cid)) == "rejected"
     await expect(card).to_have_count(0)  # not offered straight back to the agent who declined it
+
+
+async def test_reloading_during_wrap_up_keeps_the_wrap_up_form(server: LiveServer, page: Page) -> None:
+    await sign_in_available(page)
+    citizen, queued = await server.citizen("general", "Ann")
+    cid = queued["conversation_id"]
+    await offer_card(page, cid).get_by_test_id("offer-accept").click()
+    panel = panel_of(page, cid)
+    await expect(panel).to_be_visible()
+    await citizen.send({"type": "chat.end"})
+    await expect(panel.locator('form[data-testid="wrapup"]')).to_be_visible()
+
+    await page.reload()
+    await expect(panel.locator('form[data-testid="wrapup"]')).to_be_visible()
+    await expect(panel.get_by_test_id("conversation-status")).to_have_text("Chat ended.")
+    await expect(panel.get_by_test_id("message-input")).to_be_hidden()
+    await expect(panel.get_by_test_id("transfer")).to_be_hidden()
+    await panel.locator('select[data-testid="disposition"]').select_option(label="No action needed")
+    await panel.get_by_test_id("wrapup-done").click()
+    await expect(panel).to_have_count(0)
+    await expect(page.locator("#announcer")).to_contain_text("Wrap-up saved.")

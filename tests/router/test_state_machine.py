@@ -9,14 +9,13 @@ is compared with Redis after every step, and these invariants are checked:
 1. holdings: no contact is held (offered, assigned or in wrap-up) by two agents, and each agent's
    load per channel equals the number of contacts it holds on that channel;
 2. capacity: no agent holds more than its capacity on any channel;
-3. nothing stuck: after ``route_waiting`` over every queue, no contact it looked at waits while an
-   available agent serving its queue has a free slot, has not declined or missed it and is not on a call;
+3. nothing stuck: after ``route_waiting`` over every queue, no contact waits while an available
+   agent serving its queue has a free slot, has not declined or missed it and is not on a call;
 4. order: each queue's sorted set is its waiting contacts by priority (desc), then arrival (asc);
-5. offers: every offer ends exactly once (accept, reject, timeout or withdrawal), and the open ones
-   are exactly those Redis shows as offered.
+5. offers: every offer ends exactly once (accept, reject, timeout or withdrawal), a timeout never
+   before its deadline, and the open ones are exactly those Redis shows as offered.
 
-Two stronger properties fail and are left out of the machine; the sequences it found are replayed
-at the end of this file as strict xfails.
+The two failures the machine found (3 and 5) are replayed deterministically at the end of the file.
 """
 
 from __future__ import annotations
@@ -45,7 +44,10 @@ STATUSES = ("available", "away", "offline")
 HELD = ("offered", "assigned", "wrapup")
 CONFIG = RouterConfig()
 TIMEOUT_MS = int(CONFIG.offer_timeout_s * 1000)
-SWEEP_DEPTH = 3  # route_waiting's default, as contactd's sweeper calls it
+PROFILE = st.tuples(
+    st.lists(st.sampled_from(QUEUES), min_size=1, unique=True), st.integers(1, 3), st.sampled_from(STATUSES)
+)
+ARRIVALS = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=1, max_size=3)
 SETTINGS = settings(
     max_examples=int(os.environ.get("CONTACTD_HYPOTHESIS_EXAMPLES", "60")),
     stateful_step_count=40,
@@ -56,6 +58,12 @@ SETTINGS = settings(
 
 def _t(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _could_take(agent: Agent, queue: str, channel: str = "chat") -> bool:
+    """Available, serving ``queue``, a free ``channel`` slot and not on a voice call."""
+    on_call = channel != "voice" and agent.load.get("voice", 0) > 0
+    return agent.status == "available" and queue in agent.queues and agent.free(channel) > 0 and not on_call
 
 
 @dataclass
@@ -132,14 +140,15 @@ class Ledger(Listener):
 
     def end_offer(self, conversation_id: str, agent_id: str, ending: str) -> None:
         """Record how the offer of ``conversation_id`` to ``agent_id`` ended (a second ending is kept, to fail)."""
-        # Not checked: that a timeout comes only after the offer's deadline; expire_offers can time out
-        # a fresh re-offer (test_a_fresh_re_offer_is_not_timed_out_with_the_offer_it_replaced, xfail).
         offer = self.open.pop((conversation_id, agent_id), None)
         earlier = [o for o in self.offers if (o.conv, o.agent) == (conversation_id, agent_id)]
         if offer is None and not earlier:
             self.errors.append(f"{ending} of an offer of {conversation_id} to {agent_id} never made")
             return
-        (offer or earlier[-1]).endings.append(ending)
+        offer = offer or earlier[-1]
+        if ending == "timeout" and self.clock[0] < offer.deadline_ms:
+            self.errors.append(f"offer of {conversation_id} to {agent_id} timed out before its deadline")
+        offer.endings.append(ending)
 
 
 @dataclass
@@ -204,18 +213,7 @@ class RouterMachine(RuleBasedStateMachine):
         if doomed:
             await self.redis.delete(*doomed)
 
-    # --- rules --------------------------------------------------------------------------------
-
-    @initialize(
-        n_queues=st.integers(2, 3),
-        agents=st.lists(
-            st.tuples(
-                st.lists(st.sampled_from(QUEUES), min_size=1, unique=True), st.integers(1, 3), st.sampled_from(STATUSES)
-            ),
-            min_size=3,
-            max_size=5,
-        ),
-    )
+    @initialize(n_queues=st.integers(2, 3), agents=st.lists(PROFILE, min_size=3, max_size=5))
     def setup(self, n_queues: int, agents: list[tuple[list[str], int, str]]) -> None:
         """2-3 queues; 3-5 agents, each serving some of them, with a chat capacity of 1-3 and a first status."""
         self.queues = QUEUES[:n_queues]
@@ -224,7 +222,7 @@ class RouterMachine(RuleBasedStateMachine):
             self.agents[f"a{n}"] = Profile(served, chat, status)
             self.run(self._status(f"a{n}"))
 
-    @rule(arrivals=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=1, max_size=3))
+    @rule(arrivals=ARRIVALS)
     def arrive(self, arrivals: list[tuple[int, int]]) -> None:
         """1-3 contacts arrive, each as (queue index, priority 0-2)."""
         for queue, priority in arrivals:
@@ -337,8 +335,6 @@ class RouterMachine(RuleBasedStateMachine):
         for agent_id in agent_ids:
             await self._status(agent_id)
 
-    # --- invariants ---------------------------------------------------------------------------
-
     @invariant()
     def routing_is_safe(self) -> None:
         """Invariants 1, 2, 4 and 5 now; then, after a ``route_waiting`` sweep, 3 and the others again."""
@@ -346,11 +342,10 @@ class RouterMachine(RuleBasedStateMachine):
 
     async def _check(self) -> None:
         self._check_snapshot(await self._snapshot())
-        swept = {cid for q in self.queues for cid in (await self.store.waiting(q))[:SWEEP_DEPTH]}
-        await self.router.route_waiting(self.queues, depth=SWEEP_DEPTH)
+        await self.router.route_waiting(self.queues)
         snap = await self._snapshot()
         self._check_snapshot(snap)
-        self._check_not_stuck(snap, swept)
+        self._check_not_stuck(snap)
 
     async def _snapshot(self) -> Snapshot:
         k, pipe = self.store.keys, self.redis.pipeline(transaction=False)
@@ -418,29 +413,19 @@ class RouterMachine(RuleBasedStateMachine):
             assert bool(offer.endings) != (self.ledger.open.get((offer.conv, offer.agent)) is offer), offer
         assert set(self.ledger.open) == {(cid, h["agent"]) for cid, h in snap.convs.items() if h["state"] == "offered"}
 
-    def _check_not_stuck(self, snap: Snapshot, swept: set[str]) -> None:
-        """3, for the contacts the sweep looked at (the first ``SWEEP_DEPTH`` of each queue).
-
-        Not checked further back: a contact there can wait beside a free agent who declined those
-        ahead of it (test_a_contact_behind_declined_ones_is_offered_to_the_free_agent, xfail).
-        """
+    def _check_not_stuck(self, snap: Snapshot) -> None:
+        """3: after the sweep no contact waits beside an agent who could take it now."""
         for queue, ids in snap.queues.items():
-            for cid in swept.intersection(ids):
+            for cid in ids:
                 free = [a.id for a in snap.agents.values() if a.id not in snap.skips[cid] and _could_take(a, queue)]
                 assert not free, f"{cid} waits in {queue} while {free} could take it"
-
-
-def _could_take(agent: Agent, queue: str, channel: str = "chat") -> bool:
-    """Available, serving ``queue``, a free ``channel`` slot and not on a voice call."""
-    on_call = channel != "voice" and agent.load.get("voice", 0) > 0
-    return agent.status == "available" and queue in agent.queues and agent.free(channel) > 0 and not on_call
 
 
 def test_routing_stays_safe_under_random_event_sequences(server_urls: tuple[str, str]) -> None:
     run_machine(lambda: RouterMachine(server_urls[0]), settings=SETTINGS)
 
 
-# --- what the machine found, replayed deterministically --------------------------------------------
+# --- the failures the machine found (since fixed), replayed deterministically ------------------------
 
 
 async def _desk(redis: Redis, tenant: str, chats: dict[str, int]) -> tuple[RouterService, Ledger, list[int]]:
@@ -466,6 +451,8 @@ async def _arrive(router: RouterService, ledger: Ledger, clock: list[int], *ids:
 
 
 async def test_a_contact_behind_declined_ones_is_offered_to_the_free_agent(redis: Redis, tenant: str) -> None:
+    """Invariant 3. Found when dispatch_agent read only the first 5 of a queue and route_waiting the first 3:
+    the contacts a free agent had declined, kept at the head, hid one they could take."""
     router, ledger, clock = await _desk(redis, tenant, {"a1": 1})
     for n in range(5):
         await _arrive(router, ledger, clock, f"declined{n}")
@@ -481,6 +468,8 @@ async def test_a_contact_behind_declined_ones_is_offered_to_the_free_agent(redis
 
 
 async def test_a_fresh_re_offer_is_not_timed_out_with_the_offer_it_replaced(redis: Redis, tenant: str) -> None:
+    """Invariant 5. Found when expire_offers requeued whatever offer a leased id held when its turn came: one
+    withdrawn meanwhile (its agent set away for missed offers) and re-offered timed out at once."""
     router, ledger, clock = await _desk(redis, tenant, {"a1": 3})
     await _arrive(router, ledger, clock, "c1", "c2")
     clock[0] += TIMEOUT_MS + 1000
