@@ -30,6 +30,7 @@ from contactd.conversations import Conversations
 from contactd.hub import Hub
 from contactd.metrics import Metrics
 from contactd.migrate import migrate
+from contactd.queue_settings import QueueSettings
 from contactd.reports import Reports
 from contactd.settings import Settings
 from contactd.staff import Staff
@@ -63,6 +64,7 @@ class Services:
     board: Board
     metrics: Metrics
     passwords: Passwords
+    queue_settings: QueueSettings
     queue_names: list[str] = field(default_factory=list)
     config_changed: bool = False
 
@@ -141,6 +143,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
         board=Board(store, staff, router_store),
         metrics=metrics,
         passwords=Passwords(),
+        queue_settings=QueueSettings(pool, settings.tenant),
     )
     svc.citizens.svc = svc
     return svc
@@ -177,6 +180,7 @@ async def ticker(svc: Services) -> None:
     jobs: list[tuple[float, Callable[[], Awaitable[Any]]]] = [
         (0.25, svc.router.expire_offers),
         (0.5, svc.router.expire_wrapups),
+        (1.0, svc.router.escalate),
         (0.25, svc.board.tick),
         (1.0, lambda: svc.router.route_waiting(svc.queue_names)),
         (1.0, lambda: ensure_built(svc)),
@@ -210,8 +214,9 @@ async def _run(job: Callable[[], Awaitable[Any]]) -> None:
 
 async def refresh_queues(svc: Services) -> None:
     svc.queue_names = [q["name"] for q in await svc.store.queues()]
-    svc.router.strategies = await svc.store.queue_strategies()
-    svc.conversations.hours = await svc.store.queue_hours()
+    svc.router.strategies = await svc.queue_settings.queue_strategies()
+    svc.router.escalations = await svc.queue_settings.queue_escalations()
+    svc.conversations.hours = await svc.queue_settings.queue_hours()
     figures = await Reports(svc.pool, svc.settings.tenant).queue_figures(datetime.now(UTC) - timedelta(days=1), 60)
     svc.conversations.handle_time_s = {q: f["aht_s"] for q, f in figures.items() if f["aht_s"]}
 

@@ -64,9 +64,10 @@ class Board:
         figures = await self.reports.queue_figures(midnight, CHAT_SERVICE_LEVEL_S)
         queues = []
         for name, fig in figures.items():
-            waiting, oldest_ms = await self.router_store.queue_stats(name)
+            waiting, oldest_ms, steps = await self.router_store.queue_steps(name)
             longest = max(0, round(now - oldest_ms / 1000)) if oldest_ms else 0
-            queues.append({"name": name, "waiting": waiting, "longest_wait_s": longest, **fig})
+            escalated = {str(step): n for step, n in sorted(steps.items()) if step > 0}
+            queues.append({"name": name, "waiting": waiting, "longest_wait_s": longest, "escalated": escalated, **fig})
         return {"type": "board.snapshot", "queues": queues, "agents": await self.agents()}
 
     async def agents(self) -> list[dict[str, Any]]:

@@ -22,8 +22,8 @@ from contactd.embedded import EmbeddedServers
 from contactd.errors import ConfigError, EmbeddedServerError
 from contactd.logs import configure
 from contactd.migrate import migrate
+from contactd.queue_settings import QueueSettings
 from contactd.settings import Settings
-from contactd.store import Store
 from router.hours import bank_holidays
 
 MAX_FRAME = 64 * 1024  # CONTRACT: frames over 64 KiB close the socket (1009)
@@ -99,7 +99,7 @@ async def _holidays(settings: Settings, path: str, division: str) -> int:
     try:
         async with pool.acquire() as conn:
             await migrate(conn)
-        count = await Store(pool, settings.tenant).import_holidays(days)
+        count = await QueueSettings(pool, settings.tenant).import_holidays(days)
     finally:
         await pool.close()
     print(f"contactd: {count} {division} holidays imported")

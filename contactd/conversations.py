@@ -348,6 +348,15 @@ class Conversations:
         )
         await self.agents.push_state(agent_id)
 
+    async def escalated(self, conversation_id: str, step: int, priority: int, overflow: list[str]) -> None:
+        await self.store.transition(
+            conversation_id,
+            "routing.escalated",
+            data={"step": step, "priority": priority, "overflow": overflow},
+            escalation_step=step,
+            priority=priority,
+        )
+
     async def agent_missed(self, agent_id: str, missed: int) -> None:
         user = await self.agents.staff.user_by_id(int(agent_id))
         if user is not None:

@@ -11,6 +11,8 @@ ROUTING_EVENTS = (
     "routing.offered",
     "routing.waiting",
     "routing.rebuilt",
+    "routing.escalated",
+    "conversation.outside_hours",
     "conversation.transferred",
     "offer.accepted",
     "offer.rejected",

@@ -11,13 +11,12 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from contactd.errors import NotFound
-from router.hours import Hours
 
 
 def token_hash(token: str) -> bytes:
@@ -95,49 +94,6 @@ class Store:
             self.tenant,
         )
         return [dict(r) for r in rows]
-
-    async def queue_strategies(self) -> dict[str, str]:
-        """Each active queue's agent selection strategy."""
-        rows = await self.pool.fetch("SELECT name, strategy FROM queues WHERE tenant_id = $1 AND active", self.tenant)
-        return {r["name"]: r["strategy"] for r in rows}
-
-    async def set_queue_strategy(self, name: str, strategy: str) -> bool:
-        """Set an active queue's strategy; False if there is no such queue."""
-        done: str = await self.pool.execute(
-            "UPDATE queues SET strategy = $3 WHERE tenant_id = $1 AND name = $2 AND active", self.tenant, name, strategy
-        )
-        return done.endswith(" 1")
-
-    async def queue_hours(self) -> dict[str, Hours]:
-        """Each active queue's opening hours, time zone and holidays."""
-        queues = await self.pool.fetch(
-            "SELECT id, name, timezone, observes_holidays FROM queues WHERE tenant_id = $1 AND active", self.tenant
-        )
-        periods = await self.pool.fetch(
-            "SELECT h.queue_id, h.weekday, h.opens, h.closes FROM queue_hours h JOIN queues q ON q.id = h.queue_id"
-            " WHERE q.tenant_id = $1 ORDER BY h.opens",
-            self.tenant,
-        )
-        holidays = frozenset(
-            r["day"] for r in await self.pool.fetch("SELECT day FROM holidays WHERE tenant_id = $1", self.tenant)
-        )
-        out = {}
-        for q in queues:
-            opening: dict[int, list[tuple[time, time]]] = {}
-            for p in periods:
-                if p["queue_id"] == q["id"]:
-                    opening.setdefault(p["weekday"], []).append((p["opens"], p["closes"]))
-            out[q["name"]] = Hours(opening, q["timezone"], holidays if q["observes_holidays"] else frozenset())
-        return out
-
-    async def import_holidays(self, days: list[tuple[date, str]]) -> int:
-        """Add (or rename) closure days; returns how many were given."""
-        await self.pool.executemany(
-            "INSERT INTO holidays (tenant_id, day, name) VALUES ($1, $2, $3)"
-            " ON CONFLICT (tenant_id, day) DO UPDATE SET name = EXCLUDED.name",
-            [(self.tenant, day, name) for day, name in days],
-        )
-        return len(days)
 
     async def queue_id(self, name: str) -> int:
         """The id of an active queue; NotFound otherwise."""

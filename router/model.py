@@ -68,6 +68,10 @@ class Contact:
     """An agent it waits for first (named in a transfer, or the citizen's previous agent)."""
     reserved_until_ms: int = 0
     """Until when only ``reserved_for`` may be offered it; after that, anyone eligible."""
+    step: int = 0
+    """The escalation step it has reached (0: none)."""
+    overflow: frozenset[str] = frozenset()
+    """Other queues whose agents may take it (from escalation)."""
 
     def reserved(self, now_ms: int) -> bool:
         """True while the contact waits for its reserved agent only."""

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from router import policy
+from router import escalation, policy
+from router.escalation import Step
 from router.model import CHANNELS, Agent, Contact, Decision
 from router.store import LiveConversation, RouterStore
 
@@ -29,6 +30,9 @@ class Listener(Protocol):
 
     async def wrapup_expired(self, conversation_id: str, agent_id: str) -> None:
         """The agent did not finish wrap-up in time; the slot has been freed."""
+
+    async def escalated(self, conversation_id: str, step: int, priority: int, overflow: list[str]) -> None:
+        """A waiting contact reached escalation ``step``: its priority and overflow queues are now these."""
 
     async def agent_missed(self, agent_id: str, missed: int) -> None:
         """The agent let ``missed`` offers in a row time out: set them away and tell them why."""
@@ -66,6 +70,8 @@ class RouterService:
         self.now_ms = clock_ms
         self.strategies: dict[str, str] = {}
         """Each queue's agent selection strategy (``policy.STRATEGIES``); longest idle when not set."""
+        self.escalations: dict[str, tuple[Step, ...]] = {}
+        """Each queue's escalation steps (none when not set)."""
 
     async def enqueue(self, c: LiveConversation) -> int:
         """Queue a new conversation (at ``c.priority``) without offering it yet; returns its position."""
@@ -120,8 +126,12 @@ class RouterService:
         return policy.choose_agent(contact, await self._candidates(contact), now_ms, strategy, last)
 
     async def _candidates(self, contact: Contact) -> list[Agent]:
-        """The agents to rank for ``contact``: those serving its queue, and the agent it is reserved for."""
+        """The agents to rank for ``contact``: those serving its queue or, once it has escalated that far,
+        its overflow queues; and the agent it is reserved for."""
         agents = await self.store.agents_serving(contact.queue)
+        for queue in sorted(contact.overflow - {contact.queue}):
+            known = {a.id for a in agents}
+            agents += [a for a in await self.store.agents_serving(queue) if a.id not in known]
         if contact.reserved(self.now_ms()) and all(a.id != contact.reserved_for for a in agents):
             agents += await self.store.agents([contact.reserved_for])
         return agents
@@ -223,6 +233,25 @@ class RouterService:
 
     def _wrapup_deadline(self) -> int:
         return self.now_ms() + int(self.config.wrapup_s * 1000)
+
+    async def escalate(self, limit: int = 500) -> int:
+        """Move waiting contacts on to the escalation steps their wait has reached; returns how many moved."""
+        moved = 0
+        now = self.now_ms()
+        for queue, steps in self.escalations.items():
+            for cid, enqueued_ms, base, step in await self.store.waiting_times(queue, limit):
+                reached = escalation.step_reached(steps, (now - enqueued_ms) / 1000)
+                if reached <= step:
+                    continue
+                priority = escalation.priority_at(base, steps, reached)
+                overflow = escalation.overflow_at(steps, reached)
+                score = policy.queue_score(priority, enqueued_ms)
+                if await self.store.escalate((cid, queue), reached, priority, score, overflow):
+                    moved += 1
+                    await self.listener.escalated(cid, reached, priority, sorted(overflow))
+                    await self.listener.changed(queue)
+                    await self.dispatch_contact(cid)
+        return moved
 
     async def expire_wrapups(self) -> int:
         """Free the slots of wrap-ups past their time limit (each claimed by one node); returns how many."""

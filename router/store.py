@@ -25,6 +25,7 @@ SCRIPTS = (
     "end",
     "release",
     "abandon",
+    "escalate",
     "transfer",
     "agent_status",
 )
@@ -91,41 +92,23 @@ class RouterStore:
 
     async def contacts(self, ids: list[str]) -> list[Contact | None]:
         """Several conversations as the pure core sees them (None for those not queued), in one round trip."""
-        k = self.keys
+        fields = (
+            "state",
+            "queue",
+            "channel",
+            "priority",
+            "enqueued_ms",
+            "reserved_for",
+            "reserved_until",
+            "step",
+            "overflow",
+        )
         pipe = self.redis.pipeline(transaction=False)
         for conversation_id in ids:
-            pipe.hmget(
-                k.conv(conversation_id),
-                "state",
-                "queue",
-                "channel",
-                "priority",
-                "enqueued_ms",
-                "reserved_for",
-                "reserved_until",
-            )
-            pipe.smembers(k.skip(conversation_id))
+            pipe.hmget(self.keys.conv(conversation_id), *fields)
+            pipe.smembers(self.keys.skip(conversation_id))
         replies = await pipe.execute()
-        found: list[Contact | None] = []
-        for n, conversation_id in enumerate(ids):
-            (state, queue, channel, priority, enq, reserved, until), skip = replies[2 * n], replies[2 * n + 1]
-            if state is None or _text(state) != "queued":
-                found.append(None)
-                continue
-            skipped = frozenset(_text(s) for s in skip)
-            found.append(
-                Contact(
-                    conversation_id,
-                    _text(queue),
-                    _text(channel),
-                    int(priority or 0),
-                    int(enq or 0),
-                    skipped,
-                    _text(reserved or ""),
-                    int(until or 0),
-                )
-            )
-        return found
+        return [_contact(i, replies[2 * n], replies[2 * n + 1]) for n, i in enumerate(ids)]
 
     async def agents_serving(self, queue: str) -> list[Agent]:
         """Every agent not offline who serves ``queue``."""
@@ -189,20 +172,13 @@ class RouterStore:
             pipe.zrank(self.keys.queue(queue), conversation_id)
         return [None if r is None else int(r) + 1 for r in await pipe.execute()]
 
-    async def queue_stats(self, queue: str) -> tuple[int, int | None]:
-        """(waiting, the oldest waiting contact's arrival in ms or None)."""
-        k = self.keys.queue(queue)
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.zcard(k)
-        pipe.zrange(k, 0, -1)
-        count, ids = await pipe.execute()
-        if not ids:
-            return int(count), None
-        pipe = self.redis.pipeline(transaction=False)
-        for i in ids:
-            pipe.hget(self.keys.conv(_text(i)), "enqueued_ms")
-        times = [int(t) for t in await pipe.execute() if t is not None]
-        return int(count), min(times) if times else None
+    async def queue_steps(self, queue: str) -> tuple[int, int | None, dict[int, int]]:
+        """(waiting, the oldest arrival in ms or None, waiting contacts per escalation step reached)."""
+        waiting = await self.waiting_times(queue, 10_000)
+        steps: dict[int, int] = {}
+        for _, _, _, step in waiting:
+            steps[step] = steps.get(step, 0) + 1
+        return len(waiting), min((w[1] for w in waiting), default=None), steps
 
     async def waiting(self, queue: str) -> list[str]:
         """Ids of the contacts waiting in ``queue``, first served first."""
@@ -389,6 +365,25 @@ class RouterStore:
         ]
         return _text(await self._run("agent_status", keys, args))
 
+    async def waiting_times(self, queue: str, limit: int) -> list[tuple[str, int, int, int]]:
+        """(id, arrival ms, base priority, escalation step) of the first ``limit`` contacts waiting in ``queue``."""
+        ids = [_text(i) for i in await self.redis.zrange(self.keys.queue(queue), 0, limit - 1)]
+        pipe = self.redis.pipeline(transaction=False)
+        for i in ids:
+            pipe.hmget(self.keys.conv(i), "enqueued_ms", "priority", "base_priority", "step")
+        out = []
+        for i, (enq, priority, base, step) in zip(ids, await pipe.execute(), strict=True):
+            if enq is not None:
+                out.append((i, int(enq), int(base if base is not None else priority or 0), int(step or 0)))
+        return out
+
+    async def escalate(self, c: tuple[str, str], step: int, priority: int, score: int, overflow: Iterable[str]) -> bool:
+        """Move a waiting contact (id, queue) to escalation ``step``; False if it no longer waits there."""
+        conversation_id, queue = c
+        keys = [self.keys.conv(conversation_id), self.keys.queue(queue)]
+        args = [conversation_id, step, priority, score, ",".join(sorted(overflow))]
+        return bool(await self._run("escalate", keys, args))
+
     async def record_answer(self, queue: str, conversation_id: str, now_ms: int, window_ms: int) -> None:
         """Count an answer in ``queue`` for the recent answer rate (forgetting those older than the window)."""
         key = self.keys.answered(queue)
@@ -414,6 +409,26 @@ class RouterStore:
 
     async def is_built(self) -> bool:
         return bool(await self.redis.exists(self.keys.built()))
+
+
+def _contact(conversation_id: str, values: list[Any], skip: Iterable[Any]) -> Contact | None:
+    state, queue, channel, priority, enq, reserved, until, step, overflow = (
+        _text(v) if v is not None else "" for v in values
+    )
+    if state != "queued":
+        return None
+    return Contact(
+        conversation_id,
+        queue,
+        channel,
+        int(priority or 0),
+        int(enq or 0),
+        frozenset(_text(s) for s in skip),
+        reserved,
+        int(until or 0),
+        int(step or 0),
+        frozenset(q for q in overflow.split(",") if q),
+    )
 
 
 def _agent(agent_id: str, h: Mapping[str, str]) -> Agent:

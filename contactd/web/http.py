@@ -16,6 +16,7 @@ from contactd.metrics import CONTENT_TYPE_LATEST
 from contactd.receipts import routing_report
 from contactd.store import Conversation
 from contactd.web.openapi import OPENAPI
+from router.escalation import parse_steps
 from router.policy import STRATEGIES
 
 
@@ -156,20 +157,30 @@ async def agent_skills(request: Request) -> Response:
 
 
 async def queue_settings(request: Request) -> Response:
-    """Change how a queue picks advisers (admin): ``{"strategy": "round-robin"}``."""
+    """Change how a queue routes (admin): ``{"strategy": "round-robin", "escalation": [steps]}``, either or both."""
     svc = services(request)
     if (refused := await _admin(request)) is not None:
         return refused
-    body = await _json_object(request)
-    strategy = body.get("strategy") if body else None
-    if strategy not in STRATEGIES:
+    body = await _json_object(request) or {}
+    strategy, steps = body.get("strategy"), body.get("escalation")
+    if strategy is None and steps is None:
+        return error(400, "Send a strategy, escalation steps, or both.")
+    if strategy is not None and strategy not in STRATEGIES:
         return error(400, f"strategy must be one of {', '.join(STRATEGIES)}.")
+    try:
+        parse_steps(steps if isinstance(steps, list) else [] if steps is None else [steps])
+    except (ValueError, AttributeError) as e:
+        return error(400, f"escalation: {e}")
     name = request.path_params["name"]
-    if not await svc.store.set_queue_strategy(name, strategy):
+    found = await svc.queue_settings.set_queue_strategy(name, strategy) if strategy else True
+    if found and steps is not None:
+        found = await svc.queue_settings.set_queue_escalation(name, steps)
+    if not found:
         return error(404, "No such queue.")
-    await svc.store.event("queue.settings", data={"queue": name, "strategy": strategy})
+    changes = {k: v for k, v in (("strategy", strategy), ("escalation", steps)) if v is not None}
+    await svc.store.event("queue.settings", data={"queue": name, **changes})
     await svc.hub.publish(svc.keys.changed(), {"queue": name, "config": True})
-    return JSONResponse({"name": name, "strategy": strategy})
+    return JSONResponse({"name": name, **changes})
 
 
 async def queues(request: Request) -> Response:

@@ -118,7 +118,8 @@ async def test_citizen_is_told_of_a_transfer_and_sees_the_next_adviser_join(
     await expect(transcript_lines(page, "agent")).to_contain_text("Alex Morgan")
     await expect(page.locator("#queue-status")).to_be_hidden()
 
-    bethan = await server.agent("agent2")
+    # Bethan is away, so the chat waits for her (named) and the page can show its place in the queue.
+    bethan = await server.agent("agent2", status="away")
     bethan_id = await db.fetchval(
         "SELECT id FROM users WHERE tenant_id = $1 AND username = 'agent2'", server.settings.tenant
     )
@@ -129,6 +130,7 @@ async def test_citizen_is_told_of_a_transfer_and_sees_the_next_adviser_join(
     await expect(page.locator("#queue-status")).to_have_text(re.compile(r"^You are number 1 in the queue\."))
     await expect(page.locator("#message-input")).to_be_visible()
 
+    await bethan.send({"type": "agent.status", "status": "available"})
     offer = await bethan.expect(typed("offer", conversation_id=cid))
     assert offer["transferred"]["by"] == "Alex Morgan"
     await bethan.send({"type": "offer.accept", "conversation_id": cid})

@@ -26,7 +26,7 @@ async def close_benefits_today(server: LiveServer, db: asyncpg.Pool) -> None:
         server.settings.tenant,
         tomorrow,
     )
-    server.services.conversations.hours = await server.services.store.queue_hours()
+    server.services.conversations.hours = await server.services.queue_settings.queue_hours()
 
 
 async def test_a_chat_outside_hours_is_answered_closed_and_kept(server: LiveServer, db: asyncpg.Pool) -> None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, make_settings
-from tests.helpers import UNIT, login, typed
+from tests.helpers import UNIT, Client, login, typed
 
 
 @pytest.fixture
@@ -338,3 +338,39 @@ async def test_a_round_robin_queue_takes_turns_whoever_has_been_idle_longest(ser
                 order.append(name)
                 break
     assert order == ["agent1", "agent2", "agent3", "agent1", "agent2", "agent3"]
+
+
+async def test_a_long_wait_escalates_to_overflow_advisers_and_shows_on_the_board(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
+    admin = {"Cookie": await login(server.base, "admin")}
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        bad = await c.patch("/api/queues/welsh", json={"escalation": [{"after_s": "soon"}]}, headers=admin)
+        assert bad.status_code == 400 and "after_s" in bad.json()["error"]
+        for queue, steps in (
+            ("welsh", [{"after_s": 1, "overflow": ["general"]}]),
+            ("benefits", [{"after_s": 1, "raise_priority": 10}]),
+        ):
+            r = await c.patch(f"/api/queues/{queue}", json={"escalation": steps}, headers=admin)
+            assert r.status_code == 200
+    board = await Client.connect(server.ws("/ws/board"), await login(server.base, "supervisor"), server.base)
+    _, waiting = await server.citizen("benefits", "Bo")  # nobody serving benefits is signed in
+    snap = await board.expect(
+        lambda f: (
+            f.get("type") == "board.snapshot"
+            and next(q for q in f["queues"] if q["name"] == "benefits")["escalated"] == {"1": 1}
+        ),
+        timeout=5,
+    )
+    assert next(q for q in snap["queues"] if q["name"] == "benefits")["waiting"] == 1
+
+    chris = await server.agent("agent3")  # general and council tax: no Welsh
+    _, queued = await server.citizen("welsh", "Siân", "cy")
+    cid = queued["conversation_id"]
+    await chris.expect(typed("offer", conversation_id=cid), timeout=5)
+    row = await db.fetchrow("SELECT escalation_step FROM conversations WHERE id = $1", uuid.UUID(cid))
+    assert row["escalation_step"] == 1
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        receipt = (await c.get(f"/api/conversations/{cid}/routing", headers=admin)).json()
+    assert "routing.escalated" in [t["type"] for t in receipt["timeline"]]
+    assert waiting["position"] == 1

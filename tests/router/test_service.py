@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pytest
 from redis.asyncio import Redis
 
+from router.escalation import parse_steps
 from router.model import Contact, Decision
 from router.policy import queue_score
 from router.service import Listener, RouterConfig, RouterService
@@ -343,3 +344,23 @@ async def test_wrap_up_done_in_time_is_not_expired_later(
     assert await router.release("c1", "a1")
     clock.advance(120)
     assert await router.expire_wrapups() == 0 and heard.wrapups_expired == []
+
+
+async def test_an_escalated_contact_overflows_to_another_queue_and_moves_up(
+    router: RouterService, store: RouterStore, heard: Recorder, clock: Clock
+) -> None:
+    router.escalations = {"billing": parse_steps([{"after_s": 60, "raise_priority": 10, "overflow": ["general"]}])}
+    await arrive(router, clock, "b1", queue="billing")
+    clock.advance(30)
+    await arrive(router, clock, "b2", queue="billing", priority=5)
+    await status(router, "g1", queues=("general",), chat=1)  # serves general only
+    assert heard.offers == [] and await store.waiting("billing") == ["b2", "b1"]
+    clock.advance(31)
+    assert await router.escalate() == 1  # b1 has waited 61 s, b2 only 31 s
+    assert heard.offers == [("b1", "g1")]
+    contact = await store.conversation("b1")
+    assert contact is not None and contact.priority == 10
+    clock.advance(30)
+    assert await router.escalate() == 1
+    assert (await store.conversation("b2")).priority == 15  # type: ignore[union-attr]
+    assert await router.escalate() == 0  # each step is taken once
