@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 
@@ -84,3 +85,42 @@ async def test_simultaneous_arrivals_on_two_nodes_never_overfill_an_agent(two_no
     assert len(offers) == 3
     loads = [f["load"]["chat"] for f in agent.seen if f.get("type") == "agent.state"]
     assert max(loads) == 3
+
+
+async def test_a_burst_of_arrivals_and_accepts_on_two_nodes_never_double_assigns(
+    two_nodes: list[ContactdProcess], db: asyncpg.Pool, department: str
+) -> None:
+    one, two = two_nodes
+    agents = {
+        "agent1": await agent_on(one, "agent1"),
+        "agent2": await agent_on(two, "agent2"),
+        "agent3": await agent_on(two, "agent3"),
+    }
+
+    async def accept_everything(client: Client) -> None:
+        while (offer := await client.maybe(typed("offer"), timeout=2)) is not None:
+            await client.send({"type": "offer.accept", "conversation_id": offer["conversation_id"]})
+
+    citizens = [await Client.connect(n.ws("/ws/chat"), origin=n.base) for n in (one, two) * 10]
+    await asyncio.gather(
+        *(c.send({"type": "chat.start", "queue": "general", "name": f"C{i}"}) for i, c in enumerate(citizens))
+    )
+    await asyncio.gather(*(accept_everything(a) for a in agents.values()))
+
+    rows = await db.fetch(
+        "SELECT c.id, c.state, c.agent_id, (SELECT count(*) FROM events e WHERE e.conversation_id = c.id"
+        " AND e.type = 'offer.accepted') AS accepts FROM conversations c WHERE c.tenant_id = $1",
+        department,
+    )
+    assert len(rows) == 20
+    assert all(r["accepts"] <= 1 for r in rows)
+    assigned = [r for r in rows if r["state"] == "assigned"]
+    assert len(assigned) == 9  # three agents, three chats each
+    per_agent: dict[int, int] = {}
+    for r in assigned:
+        per_agent[r["agent_id"]] = per_agent.get(r["agent_id"], 0) + 1
+    assert sorted(per_agent.values()) == [3, 3, 3]
+    for client in agents.values():
+        client.rewind()
+        loads = [f["load"]["chat"] for f in client.seen if f.get("type") == "agent.state"]
+        assert max(loads) == 3
