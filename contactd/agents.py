@@ -59,6 +59,7 @@ class Agents:
             dispatch=False,
             levels=profile.levels,
             voice_exclusive=profile.voice_exclusive,
+            short_of=profile.short_of,
         )
         await self.store.event("agent.status", agent_id=user.id, data={"status": status, "reason": reason})
         log.info("agent status %s", status, extra={"agent_id": user.id})

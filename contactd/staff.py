@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +44,8 @@ class Profile:
     """Their skill level for each queue (the lowest of the queue's required skills)."""
     capacity: dict[str, int]
     """Per-channel capacity overrides (the deployment's defaults fill the rest)."""
+    short_of: dict[str, int] = field(default_factory=dict)
+    """Queues they hold every skill for but fall short of the minimum level by this many levels."""
     voice_exclusive: bool = True
     """While on a voice call, no new work of any kind."""
 
@@ -114,24 +116,29 @@ class Staff:
 
     async def agent_profile(self, user_id: int) -> Profile:
         """What routes to the agent now: the queues whose every required skill they hold at the
-        minimum level (in their profile's order), their level for each, capacities and the voice rule."""
-        queues = await self.pool.fetch(
-            """SELECT q.name, min(a.level) AS level FROM queues q
+        minimum level (in their profile's order), their level for each, the queues they fall short of by
+        1-4 levels (for escalation steps that relax the minimum), capacities and the voice rule."""
+        rows = await self.pool.fetch(
+            """SELECT q.name, min(a.level) AS level,
+                      max(greatest(qs.min_level - coalesce(a.level, -100), 0)) AS shortfall
+               FROM queues q
                JOIN queue_skills qs ON qs.queue_id = q.id
-               LEFT JOIN agent_skills a ON a.skill_id = qs.skill_id AND a.user_id = $1 AND a.level >= qs.min_level
+               LEFT JOIN agent_skills a ON a.skill_id = qs.skill_id AND a.user_id = $1
                LEFT JOIN agent_queue_rank r ON r.queue_id = q.id AND r.user_id = $1
                WHERE q.tenant_id = $2 AND q.active
                GROUP BY q.id, q.name, q.priority, r.rank
-               HAVING count(a.level) = count(*)
+               HAVING max(greatest(qs.min_level - coalesce(a.level, -100), 0)) <= 4
                ORDER BY r.rank NULLS LAST, q.priority DESC, q.name""",
             user_id,
             self.tenant,
         )
+        queues = [r for r in rows if r["shortfall"] == 0]
         caps = await self.pool.fetch("SELECT channel, capacity FROM agent_capacity WHERE user_id = $1", user_id)
         exclusive = await self.pool.fetchval("SELECT voice_exclusive FROM users WHERE id = $1", user_id)
         return Profile(
             queues=[r["name"] for r in queues],
             levels={r["name"]: r["level"] for r in queues},
+            short_of={r["name"]: r["shortfall"] for r in rows if r["shortfall"] > 0},
             capacity={r["channel"]: r["capacity"] for r in caps},
             voice_exclusive=exclusive is not False,
         )

@@ -19,6 +19,8 @@ class Step:
     """Added to the contact's priority (capped at 999)."""
     overflow: tuple[str, ...] = ()
     """Queues whose advisers may take the contact from this step on."""
+    relax_level: int = 0
+    """How many levels below the queue's minimum skill level an adviser may be from this step on."""
 
 
 def parse_steps(raw: Sequence[Mapping[str, Any]]) -> tuple[Step, ...]:
@@ -34,7 +36,10 @@ def parse_steps(raw: Sequence[Mapping[str, Any]]) -> tuple[Step, ...]:
             raise ValueError(f"step {n}: raise_priority must be 0-{MAX_PRIORITY}")
         if not isinstance(overflow, list) or not all(isinstance(q, str) for q in overflow):
             raise ValueError(f"step {n}: overflow must be a list of queue names")
-        steps.append(Step(float(after), boost, tuple(overflow)))
+        relax = item.get("relax_level", 0)
+        if not isinstance(relax, int) or isinstance(relax, bool) or not 0 <= relax <= 4:
+            raise ValueError(f"step {n}: relax_level must be 0-4")
+        steps.append(Step(float(after), boost, tuple(overflow), relax))
     return tuple(sorted(steps, key=lambda s: s.after_s))
 
 
@@ -46,6 +51,11 @@ def step_reached(steps: Sequence[Step], waited_s: float) -> int:
 def priority_at(base: int, steps: Sequence[Step], reached: int) -> int:
     """The contact's priority once ``reached`` steps have raised it."""
     return min(MAX_PRIORITY, base + sum(s.raise_priority for s in steps[:reached]))
+
+
+def relax_at(steps: Sequence[Step], reached: int) -> int:
+    """How many levels below a queue's minimum an adviser may be once ``reached`` steps apply."""
+    return max((s.relax_level for s in steps[:reached]), default=0)
 
 
 def overflow_at(steps: Sequence[Step], reached: int) -> frozenset[str]:

@@ -33,6 +33,12 @@ class Agent:
     """Their skill level for each queue they serve (for the most-skilled strategy)."""
     voice_exclusive: bool = True
     """While on a voice call they take no other work."""
+    short_of: Mapping[str, int] = field(default_factory=dict)
+    """Queues they hold every skill for but fall short of the minimum level by this many levels."""
+
+    def serves(self, contact_queue: str, relax: int = 0) -> bool:
+        """Do they serve the queue, at its minimum levels relaxed by ``relax``?"""
+        return contact_queue in self.queues or 0 < self.short_of.get(contact_queue, 99) <= relax
 
     def queue_rank(self, queue: str) -> int:
         """Where ``queue`` stands in their profile (0 first); queues not listed come last."""
@@ -72,6 +78,8 @@ class Contact:
     """The escalation step it has reached (0: none)."""
     overflow: frozenset[str] = frozenset()
     """Other queues whose agents may take it (from escalation)."""
+    relax: int = 0
+    """Levels below its queue's minimum an agent may be (from escalation)."""
 
     def reserved(self, now_ms: int) -> bool:
         """True while the contact waits for its reserved agent only."""

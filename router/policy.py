@@ -37,7 +37,7 @@ def skip_reason(agent: Agent, contact: Contact, now_ms: int = 0) -> str | None:
     named = contact.reserved(now_ms)
     if named and agent.id != contact.reserved_for:
         return f"reserved for agent {contact.reserved_for}"
-    if contact.queue not in agent.queues and not named and not agent.queues & contact.overflow:
+    if not agent.serves(contact.queue, contact.relax) and not named and not agent.queues & contact.overflow:
         return "does not serve queue"
     if agent.id in contact.skip:
         return "declined or missed this contact"

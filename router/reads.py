@@ -72,6 +72,7 @@ class StateReads:
             "reserved_until",
             "step",
             "overflow",
+            "relax",
         )
         pipe = self.redis.pipeline(transaction=False)
         for conversation_id in ids:
@@ -189,7 +190,7 @@ class StateReads:
 
 
 def _contact(conversation_id: str, values: list[Any], skip: Iterable[Any]) -> Contact | None:
-    state, queue, channel, priority, enq, reserved, until, step, overflow = (
+    state, queue, channel, priority, enq, reserved, until, step, overflow, relax = (
         _text(v) if v is not None else "" for v in values
     )
     if state != "queued":
@@ -205,6 +206,7 @@ def _contact(conversation_id: str, values: list[Any], skip: Iterable[Any]) -> Co
         int(until or 0),
         int(step or 0),
         frozenset(q for q in overflow.split(",") if q),
+        int(relax or 0),
     )
 
 
@@ -223,4 +225,5 @@ def _agent(agent_id: str, h: Mapping[str, str]) -> Agent:
         order,
         json.loads(h.get("levels") or "{}"),
         h.get("voice_exclusive", "1") != "0",
+        json.loads(h.get("short_of") or "{}"),
     )

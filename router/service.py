@@ -128,6 +128,9 @@ class RouterService:
     async def _candidates(self, contact: Contact) -> list[Agent]:
         """The agents to rank for ``contact``: those serving its queue or, once it has escalated that far,
         its overflow queues; and the agent it is reserved for."""
+        if contact.relax:
+            # Rare (escalated contacts only): every agent signed in may now qualify.
+            return await self.store.all_agents()
         agents = await self.store.agents_serving(contact.queue)
         for queue in sorted(contact.overflow - {contact.queue}):
             known = {a.id for a in agents}
@@ -245,8 +248,9 @@ class RouterService:
                     continue
                 priority = escalation.priority_at(base, steps, reached)
                 overflow = escalation.overflow_at(steps, reached)
+                relax = escalation.relax_at(steps, reached)
                 score = policy.queue_score(priority, enqueued_ms)
-                if await self.store.escalate((cid, queue), reached, priority, score, overflow):
+                if await self.store.escalate((cid, queue), reached, priority, score, overflow, relax):
                     moved += 1
                     await self.listener.escalated(cid, reached, priority, sorted(overflow))
                     await self.listener.changed(queue)
@@ -324,6 +328,7 @@ class RouterService:
         dispatch: bool = True,
         levels: Mapping[str, int] | None = None,
         voice_exclusive: bool = True,
+        short_of: Mapping[str, int] | None = None,
     ) -> Agent | None:
         """Set an agent's status; going away withdraws pending offers, going available offers them work
         (unless ``dispatch`` is False: the caller then tells the agent first and calls ``dispatch_agent``)."""
@@ -337,6 +342,7 @@ class RouterService:
             reason=reason,
             levels=levels,
             voice_exclusive=voice_exclusive,
+            short_of=short_of,
         )
         if status != "available":
             for conversation_id in await self.store.offers_of(agent_id):

@@ -200,6 +200,7 @@ class RouterStore(StateReads):
         reason: str = "",
         levels: Mapping[str, int] | None = None,
         voice_exclusive: bool = True,
+        short_of: Mapping[str, int] | None = None,
     ) -> str:
         """Set an agent's status and profile (queues in the order they serve them); returns the previous status."""
         queues = list(dict.fromkeys(queues))
@@ -223,14 +224,17 @@ class RouterStore(StateReads):
             len(queues),
             json.dumps(dict(levels or {})),
             "1" if voice_exclusive else "0",
+            json.dumps(dict(short_of or {})),
         ]
         return _text(await self._run("agent_status", keys, args))
 
-    async def escalate(self, c: tuple[str, str], step: int, priority: int, score: int, overflow: Iterable[str]) -> bool:
+    async def escalate(
+        self, c: tuple[str, str], step: int, priority: int, score: int, overflow: Iterable[str], relax: int = 0
+    ) -> bool:
         """Move a waiting contact (id, queue) to escalation ``step``; False if it no longer waits there."""
         conversation_id, queue = c
         keys = [self.keys.conv(conversation_id), self.keys.queue(queue)]
-        args = [conversation_id, step, priority, score, ",".join(sorted(overflow))]
+        args = [conversation_id, step, priority, score, ",".join(sorted(overflow)), relax]
         return bool(await self._run("escalate", keys, args))
 
     async def record_answer(self, queue: str, conversation_id: str, now_ms: int, window_ms: int) -> None:

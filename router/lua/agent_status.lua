@@ -6,11 +6,12 @@
 -- ARGV[5] queues, comma separated  ARGV[6] capacity as JSON {"chat":3,...}  ARGV[7] reason ('' for none)
 -- ARGV[8] how many of the serving sets are current  ARGV[9] skill level per queue as JSON
 -- ARGV[10] '1' if a voice call blocks other work, '0' if not
+-- ARGV[11] JSON {queue: levels short of its minimum} for queues an escalation may relax
 -- Returns the previous status ('offline' when unknown).
 local old = redis.call('HGET', KEYS[1], 'status') or 'offline'
 local new = ARGV[2]
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'status', new, 'name', ARGV[4], 'queues', ARGV[5], 'reason', ARGV[7],
-  'levels', ARGV[9], 'voice_exclusive', ARGV[10])
+  'levels', ARGV[9], 'voice_exclusive', ARGV[10], 'short_of', ARGV[11])
 for ch, cap in pairs(cjson.decode(ARGV[6])) do
   redis.call('HSET', KEYS[1], 'cap:' .. ch, cap)
 end

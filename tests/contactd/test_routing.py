@@ -374,3 +374,24 @@ async def test_a_long_wait_escalates_to_overflow_advisers_and_shows_on_the_board
         receipt = (await c.get(f"/api/conversations/{cid}/routing", headers=admin)).json()
     assert "routing.escalated" in [t["type"] for t in receipt["timeline"]]
     assert waiting["position"] == 1
+
+
+async def test_an_escalation_step_can_relax_the_minimum_skill_level(server: LiveServer, db: asyncpg.Pool) -> None:
+    tenant = server.settings.tenant
+    await db.execute(
+        "UPDATE queue_skills SET min_level = 3 WHERE queue_id = (SELECT id FROM queues WHERE tenant_id = $1"
+        " AND name = 'council-tax')",
+        tenant,
+    )
+    agent2 = await db.fetchval("SELECT id FROM users WHERE tenant_id = $1 AND username = 'agent2'", tenant)
+    admin = {"Cookie": await login(server.base, "admin")}
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        skills = {"skills": {"general": 3, "benefits": 3, "welsh": 3, "council-tax": 1}}  # two levels short
+        assert (await c.put(f"/api/agents/{agent2}/skills", json=skills, headers=admin)).status_code == 200
+        steps = {"escalation": [{"after_s": 1.5, "relax_level": 2}]}
+        assert (await c.patch("/api/queues/council-tax", json=steps, headers=admin)).status_code == 200
+    bethan = await server.agent("agent2")
+    _, queued = await server.citizen("council-tax", "Ann")
+    cid = queued["conversation_id"]
+    assert await bethan.maybe(typed("offer", conversation_id=cid), timeout=1) is None
+    await bethan.expect(typed("offer", conversation_id=cid), timeout=5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.escalation import Step, overflow_at, parse_steps, priority_at, step_reached
+from router.escalation import Step, overflow_at, parse_steps, priority_at, relax_at, step_reached
 
 STEPS = parse_steps(
     [
@@ -45,3 +45,15 @@ def test_overflow_queues_add_up() -> None:
 def test_bad_steps_are_refused_with_the_reason(raw: list[dict[str, object]], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         parse_steps(raw)
+
+
+def test_relaxing_the_minimum_level_lets_near_advisers_serve() -> None:
+    from router.model import Agent, Contact
+    from router.policy import skip_reason
+
+    steps = parse_steps([{"after_s": 60, "relax_level": 1}, {"after_s": 120, "relax_level": 2}])
+    assert [relax_at(steps, n) for n in range(3)] == [0, 1, 2]
+    near = Agent("n", "available", 0, {}, {"chat": 3}, frozenset({"general"}), short_of={"benefits": 2})
+    assert skip_reason(near, Contact("c", "benefits", "chat")) == "does not serve queue"
+    assert skip_reason(near, Contact("c", "benefits", "chat", relax=1)) == "does not serve queue"
+    assert skip_reason(near, Contact("c", "benefits", "chat", relax=2)) is None
