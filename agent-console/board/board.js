@@ -4,6 +4,7 @@ import { byId, createAnnouncer, fetchQueues, parseTime, formatHMS } from '/stati
 import { startAuth, fetchMe } from '/static/auth.js';
 import { openSocket, showConnectionState } from '/static/ws.js';
 import { renderQueues, renderAgents, tickAgents, isLongWait } from './tables.js';
+import { setupReceipts } from './receipt.js';
 
 const ANNOUNCE_EVERY_MS = 10000;
 const ALLOWED_ROLES = new Set(['supervisor', 'admin']);
@@ -18,6 +19,8 @@ let announced = null; // Map name -> { waiting, longWait } last told to screen r
 let lastAnnounceAt = 0;
 let announceTimer = null;
 let clockSkewMs = 0;
+
+setupReceipts({ label: queueLabel });
 
 startAuth({
   appView: 'board',

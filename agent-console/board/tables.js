@@ -11,6 +11,7 @@ const QUEUE_FIELDS = [
   { field: 'waiting', numeric: true, format: count },
   { field: 'longest_wait_s', numeric: true, format: (v) => formatDuration(v) },
   { field: 'alert', format: () => '' },
+  { field: 'escalated', format: escalated },
   { field: 'offered', numeric: true, format: count },
   { field: 'answered', numeric: true, format: count },
   { field: 'abandoned', numeric: true, format: count },
@@ -29,6 +30,16 @@ function count(value) {
 
 function percent(value) {
   return known(value) ? `${Math.round(Number(value))}%` : DASH;
+}
+
+/** {"1": 2, "2": 1} as "2 at step 1, 1 at step 2"; "–" when nobody waiting has escalated. */
+export function escalated(value) {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return DASH;
+  const steps = Object.entries(value)
+    .map(([step, n]) => [Number(step), Number(n)])
+    .filter(([step, n]) => Number.isInteger(step) && step > 0 && Number.isFinite(n) && n > 0)
+    .sort(([a], [b]) => a - b);
+  return steps.length ? steps.map(([step, n]) => `${Math.round(n)} at step ${step}`).join(', ') : DASH;
 }
 
 export function isLongWait(queue) {
