@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -420,6 +421,7 @@ class RouterMachine(RuleBasedStateMachine):
                 assert not free, f"{cid} waits in {queue} while {free} could take it"
 
 
+@pytest.mark.timeout(600)  # shrinking a failure against real Redis takes minutes
 def test_routing_stays_safe_under_random_event_sequences(server_urls: tuple[str, str]) -> None:
     run_machine(lambda: RouterMachine(server_urls[0]), settings=SETTINGS)
 
