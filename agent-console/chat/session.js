@@ -83,6 +83,7 @@ export function createSession({ state, t, storage, showError }) {
     'chat.queued': onQueued,
     'chat.resumed': onResumed,
     'chat.agent_joined': onAgentJoined,
+    'chat.transferred': onTransferred,
     message: onMessage,
     'chat.ended': onEnded,
     error: onError,
@@ -139,8 +140,18 @@ export function createSession({ state, t, storage, showError }) {
     renderQueueStatus();
   }
 
+  /** The adviser handed the chat on: back to waiting until chat.queued and the next chat.agent_joined. */
+  function onTransferred() {
+    if (state.phase === 'ended') return;
+    state.phase = 'queued';
+    state.agentName = null;
+    state.lastQueued = null;
+    transcript.addNotice('transferred');
+    renderQueueStatus();
+  }
+
   function onMessage(frame) {
-    transcript.add(frame);
+    transcript.add(frame, frame.from === 'agent' ? state.agentName : null);
     if (state.pending.delete(frame.id)) savePending();
     showPending();
   }

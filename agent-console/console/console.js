@@ -5,10 +5,13 @@ import { startAuth, fetchMe } from '/static/auth.js';
 import { openSocket, showConnectionState } from '/static/ws.js';
 import { createOffers } from './offers.js';
 import { createConversations } from './conversations.js';
+import { createAgentDirectory } from './agents.js';
 
 const STATUS_LABELS = { available: 'Available', away: 'Away', offline: 'Offline' };
 const DEFAULT_DISPOSITIONS = ['resolved', 'follow-up', 'referred', 'no-action'];
 const BASE_TITLE = document.title;
+const MISSED_OFFERS_TEXT = 'You missed several chat offers in a row, so your status is now Away (missed offers). '
+  + 'Choose Available when you are ready to take chats again.';
 
 const announce = createAnnouncer(byId('announcer'));
 const announcePolite = createAnnouncer(byId('polite-announcer'));
@@ -30,6 +33,7 @@ async function start(me) {
     queues: queueList.map((q) => ({ name: q.name, label: queueLabel(q.name) })),
     dispositions: Array.isArray(me.dispositions) && me.dispositions.length ? me.dispositions : DEFAULT_DISPOSITIONS,
     onCountChange: updateTitle,
+    agents: createAgentDirectory(me.user?.id),
   };
   offers = createOffers(byId('offers'), byId('offers-empty'), ctx);
   conversations = createConversations(byId('conversations'), byId('conversations-empty'), ctx);
@@ -89,6 +93,7 @@ function sendRequestedStatus() {
 function renderAgentState(frame) {
   const status = frame.status;
   const label = STATUS_LABELS[status] || status || 'Unknown';
+  const firstState = currentStatus === null;
   const changedByServer = currentStatus && status !== currentStatus && status !== requestedStatus;
   currentStatus = status;
   if (status === requestedStatus) requestedStatus = null;
@@ -103,11 +108,13 @@ function renderAgentState(frame) {
   byId('conversations-empty').textContent = status === 'available'
     ? 'No conversations yet. New chats will appear here when you accept an offer.'
     : 'No conversations yet. Set yourself Available to receive chats.';
-  if (changedByServer && frame.reason === 'missed offers') {
+  const missed = status === 'away' && frame.reason === 'missed offers';
+  if (missed && (changedByServer || firstState)) {
     showMissedOffers();
   } else if (changedByServer) {
-    announcePolite(`Your status is now ${label}.`);
+    announcePolite(`Your status is now ${label}${reason}.`);
   }
+  if (status === 'available' && byId('console-error').textContent === MISSED_OFFERS_TEXT) showError('');
 }
 
 function handleError(frame) {
@@ -122,8 +129,7 @@ function handleError(frame) {
 
 /** Tells the agent, in the alert area (read out by screen readers), why they were set away. */
 function showMissedOffers() {
-  showError('You missed several chat offers in a row, so your status is now Away. '
-    + 'Choose Available when you are ready to take chats again.');
+  showError(MISSED_OFFERS_TEXT);
 }
 
 /** Shows an error in the alert area (empty text clears it). */

@@ -2,12 +2,21 @@
 
 import { uuid, focusNode, setBusy, isBusy } from '/static/dom.js';
 import { buildPanel, buildMessage } from './panel.js';
+import { renderTransferred } from './offers.js';
 
 const FROM = new Set(['citizen', 'agent', 'system']);
+const MAX_REASON = 500;
+
+/** "Bethan Jones", "the Benefits queue" or "Bethan Jones in the Benefits queue". */
+function transferTarget(queueLabel, agentName) {
+  if (agentName && queueLabel) return `${agentName} in the ${queueLabel} queue`;
+  if (agentName) return agentName;
+  return queueLabel ? `the ${queueLabel} queue` : '';
+}
 
 /**
  * ctx: { send(frame) -> bool, announce(text), announcePolite(text), queueLabel(name),
- *        queues: [{name,label}], dispositions: [string] }
+ *        queues: [{name,label}], dispositions: [string], agents: { refresh(select) } }
  */
 export function createConversations(container, emptyState, ctx) {
   const convs = new Map();
@@ -18,6 +27,7 @@ export function createConversations(container, emptyState, ctx) {
     if (!id) return;
     const existing = convs.get(id);
     if (existing) {
+      if (frame.transferred) renderTransferred(existing.parts.transferred, frame.transferred);
       renderTranscript(existing, frame.transcript);
       resendPending(existing);
       return;
@@ -27,7 +37,13 @@ export function createConversations(container, emptyState, ctx) {
     container.append(conv.parts.root);
     renderTranscript(conv, frame.transcript);
     changed();
-    ctx.announcePolite(`Chat with ${conv.name} is open.`);
+    if (frame.state === 'wrapup') {
+      // Re-sent after a reload: the chat has ended and is waiting for its wrap-up.
+      showWrapup(conv, 'Chat ended.');
+      ctx.announcePolite(`Chat with ${conv.name} has ended. Complete the wrap-up.`);
+    } else {
+      ctx.announcePolite(`Chat with ${conv.name} is open.`);
+    }
   }
 
   function createConversation(frame) {
@@ -35,13 +51,18 @@ export function createConversations(container, emptyState, ctx) {
     const parts = buildPanel({
       id: frame.conversation_id, name, queue: frame.queue, queueLabel: ctx.queueLabel(frame.queue),
       channel: frame.channel, language: frame.citizen?.language,
-      queues: ctx.queues, dispositions: ctx.dispositions,
+      queues: ctx.queues, dispositions: ctx.dispositions, transferred: frame.transferred,
     });
     const conv = { id: frame.conversation_id, name, parts, state: 'active', seen: new Set(), pending: new Map() };
     parts.form.addEventListener('submit', (event) => { event.preventDefault(); submitMessage(conv); });
     parts.input.addEventListener('keydown', (event) => onInputKey(event, conv));
     parts.end.addEventListener('click', () => endChat(conv));
-    parts.transfer?.addEventListener('click', () => transfer(conv));
+    parts.transfer.addEventListener('click', () => transfer(conv));
+    parts.transferAgent.addEventListener('focus', () => ctx.agents?.refresh(parts.transferAgent));
+    for (const field of [parts.transferSelect, parts.transferAgent]) {
+      field.addEventListener('change', () => { if (field.value) showTransferError(conv, ''); });
+    }
+    ctx.agents?.refresh(parts.transferAgent);
     parts.wrapup.addEventListener('submit', (event) => { event.preventDefault(); submitWrapup(conv); });
     return conv;
   }
@@ -131,35 +152,61 @@ export function createConversations(container, emptyState, ctx) {
   }
 
   function transfer(conv) {
-    const { transferSelect, transfer: button } = conv.parts;
+    const { transferSelect, transferAgent, transferReason, transfer: button } = conv.parts;
     if (conv.state !== 'active' || isBusy(button)) return;
-    if (!transferSelect.value) {
-      showSendError(conv, 'Choose a queue to transfer the chat to.');
+    const queue = transferSelect.value;
+    const agentId = transferAgent.value;
+    if (!queue && !agentId) {
+      showTransferError(conv, 'Choose another queue or an adviser to transfer the chat to.');
       transferSelect.focus();
       return;
     }
-    if (!ctx.send({ type: 'transfer', conversation_id: conv.id, queue: transferSelect.value })) {
-      return showSendError(conv, 'The chat could not be transferred because you are not connected.');
+    const reason = transferReason.value.trim();
+    if (reason.length > MAX_REASON) {
+      showTransferError(conv, `The reason must be ${MAX_REASON} characters or fewer.`);
+      transferReason.focus();
+      return;
+    }
+    const frame = { type: 'transfer', conversation_id: conv.id };
+    if (queue) frame.queue = queue;
+    if (agentId) frame.agent_id = Number(agentId);
+    if (reason) frame.reason = reason;
+    if (!ctx.send(frame)) {
+      return showTransferError(conv, 'The chat could not be transferred because you are not connected. Try again when the connection is back.');
     }
     conv.state = 'transferring';
-    conv.transferTo = ctx.queueLabel(transferSelect.value);
+    conv.transferTo = transferTarget(queue && ctx.queueLabel(queue), agentId && transferAgent.selectedOptions[0]?.dataset.name);
     setBusy(button, true, 'Transferring…');
-    showSendError(conv, '');
+    showTransferError(conv, '');
+  }
+
+  function showTransferError(conv, text) {
+    const { transferError, transferSelect, transferAgent } = conv.parts;
+    transferError.textContent = text;
+    for (const field of [transferSelect, transferAgent]) {
+      if (text) field.setAttribute('aria-invalid', 'true');
+      else field.removeAttribute('aria-invalid');
+    }
   }
 
   function ended(frame) {
     const conv = convs.get(frame.conversation_id);
     if (!conv || conv.state === 'wrapup') return;
+    const hadFocus = conv.parts.root.contains(document.activeElement);
+    showWrapup(conv, frame.by === 'agent' ? 'Chat ended by you.' : 'Chat ended by the citizen.');
+    ctx.announce(`Chat with ${conv.name} ${frame.by === 'agent' ? 'ended by you' : 'ended by the citizen'}. Complete the wrap-up.`);
+    if (hadFocus || document.activeElement === document.body) conv.parts.disposition.focus();
+  }
+
+  /** The chat has ended: hide the reply box and tools, show the wrap-up form. */
+  function showWrapup(conv, statusText) {
     const { parts } = conv;
-    const hadFocus = parts.root.contains(document.activeElement);
     conv.state = 'wrapup';
     parts.root.classList.add('conversation--ended');
-    parts.status.textContent = frame.by === 'agent' ? 'Chat ended by you.' : 'Chat ended by the citizen.';
+    parts.status.textContent = statusText;
     parts.form.hidden = true;
     parts.tools.hidden = true;
     parts.wrapup.hidden = false;
-    ctx.announce(`Chat with ${conv.name} ${frame.by === 'agent' ? 'ended by you' : 'ended by the citizen'}. Complete the wrap-up.`);
-    if (hadFocus || document.activeElement === document.body) parts.disposition.focus();
   }
 
   function submitWrapup(conv) {
@@ -188,10 +235,21 @@ export function createConversations(container, emptyState, ctx) {
     convs.delete(conv.id);
     conv.parts.root.remove();
     changed();
-    if (conv.state === 'transferring') ctx.announce(`Chat with ${conv.name} transferred to ${conv.transferTo}.`);
-    else if (conv.state === 'wrapup') ctx.announce('Wrap-up saved.');
-    else ctx.announce(`Chat with ${conv.name} has closed.`);
+    ctx.announce(closedText(conv, frame.reason));
     if (hadFocus) focusNode(document.getElementById('conversations-heading'));
+  }
+
+  /** What to tell the agent when a panel goes. */
+  function closedText(conv, reason) {
+    if (reason === 'transferred') {
+      return conv.state === 'transferring' && conv.transferTo
+        ? `Chat transferred. ${conv.name} is now waiting for ${conv.transferTo}.`
+        : `Chat transferred. Your chat with ${conv.name} has been handed on.`;
+    }
+    if (reason === 'wrap-up time ended') {
+      return `Wrap-up time ended; the chat was closed without an outcome. This was your chat with ${conv.name}.`;
+    }
+    return conv.state === 'wrapup' ? 'Wrap-up saved.' : `Chat with ${conv.name} has closed.`;
   }
 
   /** After a server error that is not about a message: let the agent retry. */
@@ -199,7 +257,7 @@ export function createConversations(container, emptyState, ctx) {
     for (const conv of convs.values()) {
       const { end, transfer: button, done } = conv.parts;
       setBusy(end, false);
-      if (button) setBusy(button, false);
+      setBusy(button, false);
       setBusy(done, false);
       if (conv.state === 'transferring') conv.state = 'active';
     }

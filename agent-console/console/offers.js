@@ -9,6 +9,8 @@ const WITHDRAWN_TEXT = {
   timeout: (name) => `The chat offer from ${name} has timed out.`,
   abandoned: (name) => `${name} left before the chat started. The offer has been withdrawn.`,
   taken: (name) => `The chat offer from ${name} was answered by another agent.`,
+  declined: (name) => `The chat offer from ${name} was declined.`,
+  away: (name) => `The chat offer from ${name} was withdrawn because you are no longer available.`,
 };
 
 /**
@@ -25,6 +27,7 @@ export function createOffers(list, emptyState, ctx) {
     const existing = offers.get(id);
     if (existing) {
       existing.deadline = Date.now() + seconds * 1000;
+      renderTransferred(existing.transferred, frame.transferred);
       tick(existing);
       return;
     }
@@ -34,7 +37,9 @@ export function createOffers(list, emptyState, ctx) {
     tick(offer);
     offer.timer = setInterval(() => tick(offer), 1000);
     changed();
-    ctx.announce(`New chat offer from ${offer.name}, queue ${frame.queue ?? 'unknown'}. ${seconds} seconds to accept.`);
+    const handedOn = transferredText(frame.transferred);
+    ctx.announce(`New chat offer from ${offer.name}, queue ${ctx.queueLabel(frame.queue)}. `
+      + `${handedOn ? `${handedOn}. ` : ''}${seconds} seconds to accept.`);
     if (!isEditingText()) offer.accept.focus();
   }
 
@@ -52,10 +57,13 @@ export function createOffers(list, emptyState, ctx) {
       type: 'button', class: 'button button--secondary', 'data-testid': 'offer-reject',
       'aria-label': `Decline chat from ${name}`, text: 'Decline',
     });
+    const transferred = el('p', { class: 'offer__transferred', 'data-testid': 'offer-transferred' });
+    renderTransferred(transferred, frame.transferred);
     const card = el('li', {
       class: 'offer', 'data-testid': 'offer', 'data-conversation-id': id, 'aria-labelledby': titleId,
     }, [
       el('h3', { id: titleId, text: `Chat from ${name}` }),
+      transferred,
       el('dl', { class: 'details-list' }, [
         detail('Queue', ctx.queueLabel(frame.queue)),
         detail('Channel', channelLabel(frame.channel)),
@@ -64,7 +72,7 @@ export function createOffers(list, emptyState, ctx) {
       el('p', { class: 'offer__countdown' }, [countdown, countdownLabel]),
       el('div', { class: 'button-group' }, [accept, reject]),
     ]);
-    const offer = { id, name, card, countdown, countdownLabel, accept, reject, timer: null, expired: false,
+    const offer = { id, name, card, transferred, countdown, countdownLabel, accept, reject, timer: null, expired: false,
       deadline: Date.now() + seconds * 1000 };
     accept.addEventListener('click', () => acceptOffer(offer));
     reject.addEventListener('click', () => rejectOffer(offer));
@@ -149,6 +157,21 @@ export function createOffers(list, emptyState, ctx) {
 
   changed();
   return { add, withdraw, remove, resetBusy };
+}
+
+/** "Transferred by Alex Morgan: her case" (no reason: "Transferred by Alex Morgan"); '' if not transferred. */
+export function transferredText(transferred) {
+  if (!transferred || typeof transferred !== 'object') return '';
+  const by = String(transferred.by || '').trim() || 'another adviser';
+  const reason = String(transferred.reason || '').trim();
+  return reason ? `Transferred by ${by}: ${reason}` : `Transferred by ${by}`;
+}
+
+/** Shows the "Transferred by …" line in node, or hides it when there is none. */
+export function renderTransferred(node, transferred) {
+  const text = transferredText(transferred);
+  setText(node, text);
+  node.hidden = !text;
 }
 
 function detail(term, value) {

@@ -1,7 +1,8 @@
 // Builds the DOM of one conversation panel. No state here: conversations.js drives it.
 
 import { el, parseTime, formatHM } from '/static/dom.js';
-import { channelLabel } from './offers.js';
+import { channelLabel, renderTransferred } from './offers.js';
+import { NO_ADVISER_TEXT } from './agents.js';
 
 const LANGUAGES = { en: 'English', cy: 'Welsh (Cymraeg)' };
 const DISPOSITION_LABELS = {
@@ -15,7 +16,7 @@ let panelCount = 0;
 
 /**
  * Returns the panel's elements. opts: { id, name, queueLabel, channel, language,
- * queues: [{name,label}], dispositions: [string] }.
+ * queues: [{name,label}], dispositions: [string], transferred? }.
  */
 export function buildPanel(opts) {
   panelCount += 1;
@@ -23,6 +24,8 @@ export function buildPanel(opts) {
   const parts = { key };
   parts.heading = el('h3', { id: `${key}-heading`, text: opts.name });
   parts.meta = el('p', { class: 'conversation__meta', text: metaText(opts) });
+  parts.transferred = el('p', { class: 'conversation__transferred', 'data-testid': 'conversation-transferred' });
+  renderTransferred(parts.transferred, opts.transferred);
   parts.list = el('ol');
   parts.log = el('div', {
     class: 'transcript', 'data-testid': 'transcript', role: 'log', 'aria-live': 'polite',
@@ -36,7 +39,7 @@ export function buildPanel(opts) {
     class: 'conversation', 'data-testid': 'conversation', 'data-conversation-id': opts.id,
     'aria-labelledby': `${key}-heading`,
   }, [
-    el('header', { class: 'conversation__header' }, [parts.heading, parts.meta]),
+    el('header', { class: 'conversation__header' }, [parts.heading, parts.meta, parts.transferred]),
     parts.log, parts.status, parts.form, parts.tools, parts.wrapup,
   ]);
   return parts;
@@ -69,24 +72,47 @@ function buildTools(parts, opts, key) {
     type: 'button', class: 'button button--warning', 'data-testid': 'end-chat', text: 'End chat',
     'aria-label': `End chat with ${opts.name}`,
   });
-  const children = [];
   const targets = opts.queues.filter((q) => q.name !== opts.queue);
-  if (targets.length) {
-    parts.transferSelect = el('select', { id: `${key}-transfer`, 'data-testid': 'transfer-queue' }, [
-      el('option', { value: '', text: 'Choose a queue' }),
-      ...targets.map((q) => el('option', { value: q.name, text: q.label })),
-    ]);
-    parts.transfer = el('button', {
-      type: 'button', class: 'button button--secondary', 'data-testid': 'transfer', text: 'Transfer',
-      'aria-label': `Transfer chat with ${opts.name}`,
-    });
-    children.push(el('div', { class: 'transfer' }, [
-      el('label', { for: `${key}-transfer`, text: 'Transfer to another queue' }),
-      parts.transferSelect, parts.transfer,
-    ]));
-  }
-  children.push(parts.end);
-  parts.tools = el('div', { class: 'conversation__tools' }, children);
+  parts.transferError = el('p', {
+    class: 'error-message', id: `${key}-transfer-error`, role: 'alert', 'data-testid': 'transfer-error',
+  });
+  parts.transferSelect = el('select', {
+    id: `${key}-transfer`, name: 'queue', 'data-testid': 'transfer-queue',
+    'aria-describedby': `${key}-transfer-hint ${key}-transfer-error`,
+  }, [
+    el('option', { value: '', text: 'Keep in this queue' }),
+    ...targets.map((q) => el('option', { value: q.name, text: q.label })),
+  ]);
+  parts.transferAgent = el('select', {
+    id: `${key}-transfer-agent`, name: 'agent', 'data-testid': 'transfer-agent',
+    'aria-describedby': `${key}-transfer-hint ${key}-transfer-error`,
+  }, el('option', { value: '', text: NO_ADVISER_TEXT }));
+  parts.transferReason = el('textarea', {
+    id: `${key}-transfer-reason`, name: 'reason', rows: '2', maxlength: '500', 'data-testid': 'transfer-reason',
+  });
+  parts.transfer = el('button', {
+    type: 'button', class: 'button button--secondary', 'data-testid': 'transfer', text: 'Transfer',
+    'aria-label': `Transfer chat with ${opts.name}`,
+  });
+  const transfer = el('fieldset', { class: 'transfer', 'data-testid': 'transfer-section' }, [
+    el('legend', { class: 'label', text: 'Transfer this chat' }),
+    el('p', { class: 'hint', id: `${key}-transfer-hint`, text: 'Choose another queue, an adviser, or both.' }),
+    parts.transferError,
+    el('div', { class: 'transfer__field' }, [
+      el('label', { for: `${key}-transfer`, text: 'Queue' }),
+      parts.transferSelect,
+    ]),
+    el('div', { class: 'transfer__field' }, [
+      el('label', { for: `${key}-transfer-agent`, text: 'Adviser (optional)' }),
+      parts.transferAgent,
+    ]),
+    el('div', { class: 'transfer__field' }, [
+      el('label', { for: `${key}-transfer-reason`, text: 'Reason (the next adviser sees this)' }),
+      parts.transferReason,
+    ]),
+    el('div', { class: 'button-group' }, parts.transfer),
+  ]);
+  parts.tools = el('div', { class: 'conversation__tools' }, [transfer, parts.end]);
 }
 
 function buildWrapup(parts, opts, key) {
