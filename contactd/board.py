@@ -11,7 +11,7 @@ from contactd.hub import Frame, Peer
 from contactd.reports import Reports
 from contactd.staff import Staff
 from contactd.store import Store
-from router.model import CHANNELS
+from router.model import CHANNELS, Agent
 from router.store import RouterStore
 
 LOCAL_TZ = ZoneInfo("Europe/London")
@@ -20,6 +20,13 @@ CHAT_SERVICE_LEVEL_S = 60.0  # answered within 60 s counts towards the chat serv
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def shown_status(agent: Agent) -> str:
+    """The status a supervisor sees: an available agent with no slot free for chat, or on a call, is busy."""
+    if agent.status == "available" and (agent.free("chat") == 0 or (agent.voice_exclusive and agent.load.get("voice"))):
+        return "busy"
+    return agent.status
 
 
 class Board:
@@ -82,7 +89,7 @@ class Board:
                 {
                     "id": s["id"],
                     "name": s["display_name"],
-                    "status": status if agent else "offline",
+                    "status": shown_status(agent) if agent else "offline",
                     "since": _iso(since / 1000) if since else None,
                     "load": dict(agent.load) if agent else dict.fromkeys(CHANNELS, 0),
                 }

@@ -55,3 +55,19 @@ async def test_a_citizen_who_gives_up_quickly_counts_as_abandoned_not_against_se
     snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "council-tax")["abandoned"] == 1)
     council = queue(snap, "council-tax")
     assert council["waiting"] == 0 and council["answered"] == 0 and council["service_level_pct"] is None
+
+
+async def test_an_available_agent_with_every_chat_slot_taken_shows_as_busy(server: LiveServer) -> None:
+    sup = await board(server)
+    agent = await server.agent("agent3")  # three chats at most
+    for n in range(3):
+        _, queued = await server.citizen("general", f"C{n}")
+        await agent.expect(typed("offer", conversation_id=queued["conversation_id"]))
+    snap = await sup.expect(
+        lambda f: (
+            f.get("type") == "board.snapshot"
+            and next(a for a in f["agents"] if a["name"] == "Chris Patel")["status"] == "busy"
+        )
+    )
+    chris = next(a for a in snap["agents"] if a["name"] == "Chris Patel")  # type: ignore[index]
+    assert chris["load"]["chat"] == 3
