@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse
@@ -35,6 +35,7 @@ from contactd.reports import Reports
 from contactd.settings import Settings
 from contactd.staff import Staff
 from contactd.store import Store
+from contactd.tasks import TaskSet
 from contactd.web import http
 from contactd.web.agent_ws import agent_socket
 from contactd.web.board_ws import board_socket
@@ -111,7 +112,8 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     stack.push_async_callback(pool.close)
     async with pool.acquire() as conn:
         await migrate(conn)
-    redis = Redis.from_url(settings.redis_url)
+    # A bounded pool that makes a burst wait for a connection instead of failing (redis-py's default raises).
+    redis = Redis.from_pool(BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=10))
     stack.push_async_callback(redis.aclose)
     metrics = Metrics()
     store = Store(pool, settings.tenant)
@@ -173,11 +175,9 @@ def on_change(svc: Services, changed: set[str]) -> Callable[[dict[str, Any]], No
     return handler
 
 
-async def ticker(svc: Services) -> None:
-    """This node's periodic work: expire offers, route anything left waiting, refresh positions and boards."""
-    changed: set[str] = set()
-    await svc.hub.subscribe(svc.keys.changed(), on_change(svc, changed))
-    jobs: list[tuple[float, Callable[[], Awaitable[Any]]]] = [
+def periodic_jobs(svc: Services) -> list[tuple[float, Callable[[], Awaitable[Any]]]]:
+    """This node's periodic work, each (every seconds, job)."""
+    return [
         (0.25, svc.router.expire_offers),
         (0.5, svc.router.expire_wrapups),
         (1.0, svc.router.escalate),
@@ -188,19 +188,34 @@ async def ticker(svc: Services) -> None:
         (5.0, svc.agents.heartbeat),
         (30.0, lambda: refresh_queues(svc)),
     ]
-    last = [0.0] * len(jobs)
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``job`` every ``seconds``, each job on its own so that a slow one never delays another
+    (a heartbeat held up by a long sweep would let the node's liveness key lapse)."""
     while True:
-        now = time.monotonic()
-        for i, (every, job) in enumerate(jobs):
-            if now - last[i] >= every:
-                last[i] = now
-                await _run(job)
+        started = time.monotonic()
+        await _run(job)
+        await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
+
+
+async def follow_changes(svc: Services) -> None:
+    """Refresh citizens' positions and re-read queue settings as other nodes announce changes."""
+    changed: set[str] = set()
+    await svc.hub.subscribe(svc.keys.changed(), on_change(svc, changed))
+    while True:
         if svc.config_changed:
             svc.config_changed = False
             await _run(lambda: refresh_queues(svc))
         while changed:
             await _run(functools.partial(svc.citizens.refresh, changed.pop()))
         await asyncio.sleep(0.05)
+
+
+def start_periodic(svc: Services, tasks: TaskSet) -> None:
+    tasks.spawn(follow_changes(svc))
+    for seconds, job in periodic_jobs(svc):
+        tasks.spawn(every(seconds, job))
 
 
 async def _run(job: Callable[[], Awaitable[Any]]) -> None:
@@ -233,8 +248,9 @@ def create_app(settings: Settings) -> Starlette:
             await refresh_queues(svc)
             await ensure_built(svc)
             app.state.services = svc
-            tick = asyncio.create_task(ticker(svc))
-            stack.push_async_callback(_cancel, tick)
+            periodic = TaskSet()
+            start_periodic(svc, periodic)
+            stack.push_async_callback(periodic.stop)
             stack.push_async_callback(svc.agents.stop)
             stack.push_async_callback(svc.citizens.stop)
             log.info("contactd ready", extra={"node": settings.node_id})
@@ -242,9 +258,3 @@ def create_app(settings: Settings) -> Starlette:
 
     middleware = [Middleware(SecurityHeaders)]
     return Starlette(routes=routes(), middleware=middleware, lifespan=lifespan)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -80,11 +80,10 @@ class Board:
     async def agents(self) -> list[dict[str, Any]]:
         staff = await self.agent_list()
         live = {a.id: a for a in await self.router_store.agents([str(s["id"]) for s in staff])}
-        names = await self.router_store.agent_names(live)
         out = []
         for s in staff:
             agent = live.get(str(s["id"]))
-            _, status, since = names.get(str(s["id"]), ("", "offline", 0))
+            since = agent.since_ms if agent else 0
             out.append(
                 {
                     "id": s["id"],

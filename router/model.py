@@ -33,6 +33,8 @@ class Agent:
     """Their skill level for each queue they serve (for the most-skilled strategy)."""
     voice_exclusive: bool = True
     """While on a voice call they take no other work."""
+    since_ms: int = 0
+    """When their status last changed."""
     short_of: Mapping[str, int] = field(default_factory=dict)
     """Queues they hold every skill for but fall short of the minimum level by this many levels."""
 

@@ -225,5 +225,6 @@ def _agent(agent_id: str, h: Mapping[str, str]) -> Agent:
         order,
         json.loads(h.get("levels") or "{}"),
         h.get("voice_exclusive", "1") != "0",
+        int(h.get("since", "0")),
         json.loads(h.get("short_of") or "{}"),
     )

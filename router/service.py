@@ -144,7 +144,7 @@ class RouterService:
         offered = 0
         for _ in range(self.config.attempts):
             agent = await self.store.agent(agent_id)
-            if agent is None or agent.status != "available":
+            if agent is None or agent.status != "available" or not _has_room(agent):
                 break
             now = self.now_ms()
             contact = await self._contact_for(agent, now)
@@ -163,7 +163,7 @@ class RouterService:
         for depth in (20, 200):
             heads = await self.store.queue_heads(agent.queues, depth)
             contact = policy.choose_contact(agent, heads, now_ms)
-            if contact is not None or len(heads) < depth:
+            if contact is not None or len(heads) < depth:  # so few waiting that there is nothing deeper
                 return contact
         return None
 
@@ -357,13 +357,19 @@ class RouterService:
     async def route_waiting(self, queues: Iterable[str], depth: int = 3) -> int:
         """Try again the first contacts of each queue, and every available agent with a free slot,
         so that no contact waits while an agent who may take it is free."""
-        queues = set(queues)
         offered = 0
+        busy_queues = set()
         for queue in queues:
-            for conversation_id in (await self.store.waiting(queue))[:depth]:
+            waiting = await self.store.waiting(queue)
+            if waiting:
+                busy_queues.add(queue)
+            for conversation_id in waiting[:depth]:
                 offered += await self.dispatch_contact(conversation_id) is not None
+        if not busy_queues:
+            return offered
+        # Only agents with room who serve a queue that has someone waiting: cheap when all are busy.
         for agent in await self.store.all_agents():
-            if agent.status == "available" and agent.queues & queues and any(agent.free(ch) for ch in CHANNELS):
+            if agent.status == "available" and agent.queues & busy_queues and _has_room(agent):
                 offered += await self.dispatch_agent(agent.id)
         return offered
 
@@ -377,6 +383,13 @@ class RouterService:
                 restored.append(c.id)
         await self.store.mark_built()
         return restored
+
+
+def _has_room(agent: Agent) -> bool:
+    """May the agent take any new contact at all (a free slot, and no call blocking other work)?"""
+    if agent.voice_exclusive and agent.load.get("voice", 0) > 0:
+        return False
+    return any(agent.free(ch) for ch in CHANNELS)
 
 
 def receipt(decision: Decision, contact: Contact) -> dict[str, Any]:
