@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+from redis.asyncio import Redis
 
 from contactd.embedded import EmbeddedServers, free_port
 
@@ -347,3 +348,41 @@ async def stall_probe(base: str, db_url: str) -> list[str]:
             for r in rows
         ]
     return out
+
+
+# --- Redis alone (benchmarks of the router, without PostgreSQL or a contactd process) -----------------
+
+
+def start_redis(data_dir: Path, stack: contextlib.ExitStack) -> tuple[str, int | None]:
+    """``CONTACTD_BENCH_REDIS_URL``, or an embedded Redis under ``data_dir`` stopped by ``stack``: (URL, its pid
+    when we started it, else None)."""
+    url = os.environ.get("CONTACTD_BENCH_REDIS_URL")
+    if url:
+        return url, None
+    servers = EmbeddedServers(data_dir)
+    stack.callback(servers.stop)
+    started, _ = servers.start(redis=True, postgres=False)
+    assert started and servers.redis.proc is not None
+    return started, servers.redis.proc.pid
+
+
+async def command_calls(redis: Redis) -> Counter[str]:
+    """Commands Redis has run since it started, by name (``INFO commandstats``; server-wide)."""
+    info = await redis.info("commandstats")
+    return Counter({k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items() if isinstance(v, dict)})
+
+
+async def timed(aw: Awaitable[T], limit: float) -> tuple[T | None, float | None]:
+    """(result, seconds taken), or (None, None) when ``aw`` was cancelled after ``limit`` seconds.
+
+    The cancellation is repeated until it takes: one cancellation of ``RouterService.route_waiting``
+    was seen to be lost (cause not pinned down), and ``asyncio.wait_for`` then waits for the end.
+    """
+    task, t = asyncio.ensure_future(aw), now()
+    await asyncio.wait({task}, timeout=max(limit, 0.0))
+    if task.done():
+        return task.result(), now() - t
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    return None, None

@@ -160,12 +160,14 @@ class RouterService:
     async def _contact_for(self, agent: Agent, now_ms: int) -> Contact | None:
         """The best waiting contact for ``agent``: the heads of their queues, looking deeper when
         every head is one they may not take (declined, missed, or reserved for someone else)."""
-        for depth in (20, 200):
-            heads = await self.store.queue_heads(agent.queues, depth)
-            contact = policy.choose_contact(agent, heads, now_ms)
-            if contact is not None or len(heads) < depth:  # so few waiting that there is nothing deeper
-                return contact
-        return None
+        heads = await self.store.queue_heads(agent.queues, 20)
+        contact = policy.choose_contact(agent, heads, now_ms)
+        # Look deeper only when heads were passed over for this agent alone (declined, missed,
+        # reserved for someone else): then a contact they may take can stand behind them.
+        hidden = any((policy.skip_reason(agent, c, now_ms) or "").startswith(("declined", "reserved")) for c in heads)
+        if contact is None and hidden:
+            contact = policy.choose_contact(agent, await self.store.queue_heads(agent.queues, 200), now_ms)
+        return contact
 
     async def _offer(self, contact: Contact, decision: Decision) -> bool:
         assert decision.agent_id is not None
@@ -358,18 +360,21 @@ class RouterService:
         """Try again the first contacts of each queue, and every available agent with a free slot,
         so that no contact waits while an agent who may take it is free."""
         offered = 0
-        busy_queues = set()
+        busy_queues: set[str] = set()
+        channels: set[str] = set()
         for queue in queues:
             waiting = await self.store.waiting(queue)
             if waiting:
                 busy_queues.add(queue)
+                channels |= {c.channel for c in await self.store.contacts(waiting[:depth]) if c is not None}
             for conversation_id in waiting[:depth]:
                 offered += await self.dispatch_contact(conversation_id) is not None
         if not busy_queues:
             return offered
-        # Only agents with room who serve a queue that has someone waiting: cheap when all are busy.
+        # Only agents with room on a channel someone waits on, serving a queue someone waits in:
+        # cheap when every agent is busy.
         for agent in await self.store.all_agents():
-            if agent.status == "available" and agent.queues & busy_queues and _has_room(agent):
+            if agent.status == "available" and agent.queues & busy_queues and _has_room(agent, channels):
                 offered += await self.dispatch_agent(agent.id)
         return offered
 
@@ -385,11 +390,11 @@ class RouterService:
         return restored
 
 
-def _has_room(agent: Agent) -> bool:
-    """May the agent take any new contact at all (a free slot, and no call blocking other work)?"""
+def _has_room(agent: Agent, channels: Iterable[str] = CHANNELS) -> bool:
+    """May the agent take a new contact on any of ``channels`` (a free slot, and no call blocking other work)?"""
     if agent.voice_exclusive and agent.load.get("voice", 0) > 0:
         return False
-    return any(agent.free(ch) for ch in CHANNELS)
+    return any(agent.free(ch) for ch in channels)
 
 
 def receipt(decision: Decision, contact: Contact) -> dict[str, Any]:
