@@ -64,8 +64,8 @@ class Conversations:
     # --- the citizen --------------------------------------------------------------------
 
     async def start_chat(self, queue: str, name: str, language: str) -> tuple[Conversation, str]:
-        """Record a new chat; returns it with its resume token. Route it with ``route`` once the
-        citizen's socket listens for it, so that no frame about it is published before that."""
+        """Record a new chat; returns it with its resume token. Queue it (``enqueue``) and offer it
+        (``dispatch``) once the citizen's socket listens for it, so that no frame about it is lost."""
         token = secrets.token_urlsafe(32)
         conv = await self.store.create_conversation(
             channel="chat", queue=queue, name=name.strip(), language=language, resume_token=token
