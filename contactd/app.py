@@ -109,12 +109,12 @@ def routes() -> list[BaseRoute]:
 async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
     assert settings.database_url and settings.redis_url, "the CLI fills in embedded server URLs"
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20, command_timeout=30)
-    stack.push_async_callback(pool.close)
+    stack.push_async_callback(close_pool, pool)
     async with pool.acquire() as conn:
         await migrate(conn)
     # A bounded pool that makes a burst wait for a connection instead of failing (redis-py's default raises).
     redis = Redis.from_pool(BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=10))
-    stack.push_async_callback(redis.aclose)
+    stack.push_async_callback(bounded, "redis", redis.aclose)
     metrics = Metrics()
     store = Store(pool, settings.tenant)
     staff = Staff(pool, settings.tenant)
@@ -149,6 +149,29 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     )
     svc.citizens.svc = svc
     return svc
+
+
+async def bounded(what: str, stop: Callable[[], Awaitable[Any]], seconds: float = 5.0) -> None:
+    """Run one shutdown step for at most ``seconds``: a stop must never hang on one stuck part."""
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(stop(), seconds)
+    except TimeoutError:
+        log.warning("shutdown of %s took over %.0f s; going on", what, seconds)
+    except Exception:
+        log.exception("shutdown of %s failed; going on", what)
+    else:
+        if time.monotonic() - started > 1:
+            log.warning("shutdown of %s took %.1f s", what, time.monotonic() - started)
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close the pool, waiting at most 5 s for connections still in use; then cut them off (never hang a stop)."""
+    try:
+        await asyncio.wait_for(pool.close(), 5)
+    except TimeoutError:
+        log.warning("database connections still busy at shutdown; closing them")
+        pool.terminate()
 
 
 async def ensure_built(svc: Services) -> None:
@@ -244,15 +267,15 @@ def create_app(settings: Settings) -> Starlette:
         async with contextlib.AsyncExitStack() as stack:
             svc = await open_services(settings, stack)
             await svc.hub.start()
-            stack.push_async_callback(svc.hub.stop)
+            stack.push_async_callback(bounded, "hub", svc.hub.stop)
             await refresh_queues(svc)
             await ensure_built(svc)
             app.state.services = svc
             periodic = TaskSet()
             start_periodic(svc, periodic)
-            stack.push_async_callback(periodic.stop)
-            stack.push_async_callback(svc.agents.stop)
-            stack.push_async_callback(svc.citizens.stop)
+            stack.push_async_callback(bounded, "periodic jobs", periodic.stop)
+            stack.push_async_callback(bounded, "agent timers", svc.agents.stop)
+            stack.push_async_callback(bounded, "citizen timers", svc.citizens.stop)
             log.info("contactd ready", extra={"node": settings.node_id})
             yield
 

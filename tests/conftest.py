@@ -130,7 +130,7 @@ class LiveServer:
         self.server.should_exit = True
         if self.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self.task, 10 * UNIT)
+                await asyncio.wait_for(self.task, 30 * UNIT)
 
     async def agent(self, username: str, status: str | None = "available") -> Client:
         """An agent console socket, signed in, optionally set to ``status`` (waits for the state frame)."""
