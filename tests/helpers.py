@@ -73,6 +73,12 @@ class Client:
                 return None
             self.seen.append(json.loads(raw))
 
+    async def take(self, conversation_id: str) -> Frame:
+        """As an agent: wait for the offer of ``conversation_id``, accept it, and return ``conversation.assigned``."""
+        await self.expect(typed("offer", conversation_id=conversation_id))
+        await self.send({"type": "offer.accept", "conversation_id": conversation_id})
+        return await self.expect(typed("conversation.assigned", conversation_id=conversation_id))
+
     def rewind(self) -> None:
         """Look at every frame again from the first."""
         self._pos = 0

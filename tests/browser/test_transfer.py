@@ -43,9 +43,7 @@ async def alex_takes_a_chat(server: LiveServer, name: str = "Ann") -> tuple[Clie
     alex = await server.agent("agent1")
     citizen, queued = await server.citizen("general", name)
     cid = queued["conversation_id"]
-    await alex.expect(typed("offer", conversation_id=cid))
-    await alex.send({"type": "offer.accept", "conversation_id": cid})
-    await alex.expect(typed("conversation.assigned", conversation_id=cid))
+    await alex.take(cid)
     await citizen.expect(typed("chat.agent_joined", agent_name="Alex Morgan"))
     return alex, citizen, cid
 

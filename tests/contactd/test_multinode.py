@@ -43,9 +43,7 @@ async def test_a_citizen_on_one_node_chats_with_an_agent_on_another(
     await citizen.send({"type": "chat.start", "queue": "benefits", "name": "Ann"})
     cid = (await citizen.expect(typed("chat.queued")))["conversation_id"]
 
-    await agent.expect(typed("offer", conversation_id=cid))
-    await agent.send({"type": "offer.accept", "conversation_id": cid})
-    await agent.expect(typed("conversation.assigned", conversation_id=cid))
+    await agent.take(cid)
     assert (await citizen.expect(typed("chat.agent_joined")))["agent_name"] == "Bethan Jones"
     for i in range(5):
         await citizen.send({"type": "message", "id": f"c{i}", "text": f"citizen says {i}"})

@@ -106,9 +106,7 @@ async def test_a_transferred_chat_reaches_an_agent_of_the_other_queue_with_its_t
     general = await server.agent("agent3")  # serves general and council-tax, not welsh
     citizen, queued = await server.citizen("general", "Siân", "cy")
     cid = queued["conversation_id"]
-    await general.expect(typed("offer", conversation_id=cid))
-    await general.send({"type": "offer.accept", "conversation_id": cid})
-    await general.expect(typed("conversation.assigned", conversation_id=cid))
+    await general.take(cid)
     await citizen.send({"type": "message", "id": "c1", "text": "Hoffwn siarad Cymraeg"})
     await general.expect(typed("message", id="c1"))
     await general.send({"type": "transfer", "conversation_id": cid, "queue": "welsh", "reason": "wants Welsh"})
@@ -134,9 +132,7 @@ async def test_redis_emptied_mid_chat_is_rebuilt_from_postgresql(server: LiveSer
     agent = await server.agent("agent1")
     citizen, queued = await server.citizen("general")
     cid = queued["conversation_id"]
-    await agent.expect(typed("offer", conversation_id=cid))
-    await agent.send({"type": "offer.accept", "conversation_id": cid})
-    await agent.expect(typed("conversation.assigned", conversation_id=cid))
+    await agent.take(cid)
     _, q2 = await server.citizen("welsh", "Waiting")  # nobody serving welsh is signed in
     redis = server.services.redis
     await redis.delete(*[k async for k in redis.scan_iter(match=f"cc:{{{server.settings.tenant}}}:*")])
@@ -186,9 +182,7 @@ async def test_wrap_up_has_a_time_limit_after_which_the_slot_frees(
         agent = await live.agent("agent1")
         citizen, queued = await live.citizen("general")
         cid = queued["conversation_id"]
-        await agent.expect(typed("offer", conversation_id=cid))
-        await agent.send({"type": "offer.accept", "conversation_id": cid})
-        await agent.expect(typed("conversation.assigned", conversation_id=cid))
+        await agent.take(cid)
         await citizen.send({"type": "chat.end"})
         await agent.expect(typed("conversation.ended", conversation_id=cid))
         closed = await agent.expect(typed("conversation.closed", conversation_id=cid), timeout=4)
@@ -212,9 +206,7 @@ async def test_the_routing_receipt_says_why_the_citizen_waited_and_why_this_agen
     await decliner.expect(typed("offer", conversation_id=cid))
     await decliner.send({"type": "offer.reject", "conversation_id": cid})
     taker = await server.agent("agent1")
-    await taker.expect(typed("offer", conversation_id=cid))
-    await taker.send({"type": "offer.accept", "conversation_id": cid})
-    await taker.expect(typed("conversation.assigned", conversation_id=cid))
+    await taker.take(cid)
     del away
     async with httpx.AsyncClient(base_url=server.base) as c:
         sup = {"Cookie": await login(server.base, "supervisor")}
@@ -249,9 +241,7 @@ async def test_a_chat_transferred_to_a_named_agent_waits_for_them_first(server: 
     first = await server.agent("agent1")
     citizen, queued = await server.citizen("benefits", "Ann")
     cid = queued["conversation_id"]
-    await first.expect(typed("offer", conversation_id=cid))
-    await first.send({"type": "offer.accept", "conversation_id": cid})
-    await first.expect(typed("conversation.assigned", conversation_id=cid))
+    await first.take(cid)
     bystander = await server.agent("agent3")  # free, but Ann is reserved for Bethan
     await first.send({"type": "transfer", "conversation_id": cid, "agent_id": ids["agent2"], "reason": "her case"})
     await first.expect(typed("conversation.closed", conversation_id=cid))
@@ -274,9 +264,7 @@ async def test_a_transfer_must_name_somewhere_real(server: LiveServer) -> None:
     agent = await server.agent("agent1")
     _, queued = await server.citizen("general")
     cid = queued["conversation_id"]
-    await agent.expect(typed("offer", conversation_id=cid))
-    await agent.send({"type": "offer.accept", "conversation_id": cid})
-    await agent.expect(typed("conversation.assigned", conversation_id=cid))
+    await agent.take(cid)
     for frame, code in (
         ({"type": "transfer", "conversation_id": cid}, "conflict"),
         ({"type": "transfer", "conversation_id": cid, "queue": "nowhere"}, "not_found"),

@@ -11,12 +11,6 @@ from tests.conftest import LiveServer
 from tests.helpers import UNIT, Client, typed
 
 
-async def serve(agent: Client, cid: str) -> None:
-    await agent.expect(typed("offer", conversation_id=cid))
-    await agent.send({"type": "offer.accept", "conversation_id": cid})
-    await agent.expect(typed("conversation.assigned", conversation_id=cid))
-
-
 async def test_conversation_is_committed_before_the_citizen_is_told_queued(
     server: LiveServer, db: asyncpg.Pool
 ) -> None:
@@ -68,7 +62,7 @@ async def test_a_resent_client_id_is_stored_once_and_delivered_once(server: Live
     agent = await server.agent("agent1")
     citizen, queued = await server.citizen()
     cid = queued["conversation_id"]
-    await serve(agent, cid)
+    await agent.take(cid)
     for _ in range(3):
         await citizen.send({"type": "message", "id": "same", "text": "only once please"})
     await agent.expect(typed("message", id="same"))
@@ -88,7 +82,7 @@ async def test_citizen_ends_an_assigned_chat_and_the_agent_wraps_up(server: Live
     agent = await server.agent("agent1")
     citizen, queued = await server.citizen()
     cid = queued["conversation_id"]
-    await serve(agent, cid)
+    await agent.take(cid)
     await citizen.send({"type": "chat.end"})
     assert (await citizen.expect(typed("chat.ended")))["by"] == "citizen"
     await agent.expect(typed("conversation.ended", conversation_id=cid, by="citizen"))
@@ -117,7 +111,7 @@ async def test_resume_after_a_reconnect_returns_the_transcript_and_carries_on(se
     agent = await server.agent("agent2")
     citizen, queued = await server.citizen()
     cid, token = queued["conversation_id"], queued["resume_token"]
-    await serve(agent, cid)
+    await agent.take(cid)
     await citizen.send({"type": "message", "id": "c1", "text": "before the tunnel"})
     await agent.expect(typed("message", id="c1"))
     await citizen.close()
