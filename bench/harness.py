@@ -16,7 +16,6 @@ import os
 import resource
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-from contactd.embedded import EmbeddedServers, free_port
+from contactd.embedded import EmbeddedServers, free_port, wait_port
 
 PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal the kernel sends us when our parent dies
 CLK_TCK = os.sysconf("SC_CLK_TCK")  # units of utime/stime in /proc/<pid>/stat
@@ -130,14 +129,7 @@ class Child:
 
 def wait_listening(port: int, child: Child, timeout: float) -> None:
     """Return once ``child`` accepts TCP connections on 127.0.0.1:``port``; raise if it exits or times out."""
-    deadline = now() + timeout
-    while now() < deadline:
-        if child.proc.poll() is not None:
-            raise RuntimeError(f"server exited with {child.proc.returncode}; see {child.log}:\n{tail(child.log)}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"server did not listen within {timeout:.0f}s; see {child.log}")
+    wait_port(port, child.proc, timeout, "server", child.log)
 
 
 def wait_ready(base: str, child: Child, timeout: float) -> None:

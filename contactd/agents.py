@@ -10,15 +10,12 @@ from contactd.staff import Staff, User
 from contactd.store import Store
 from contactd.tasks import TaskSet
 from router.model import CHANNELS, DEFAULT_CAPACITY, Agent
+from router.reads import as_text
 from router.service import RouterService
 
 log = logging.getLogger("contactd.agents")
 
 NODE_TTL_S = 15
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class Agents:
@@ -116,7 +113,7 @@ class Agents:
         pipe = self.redis.pipeline(transaction=False)
         for agent_id in ids:
             pipe.hkeys(self.keys.sockets(agent_id))
-        nodes_of = {a: {_text(n) for n in nodes} for a, nodes in zip(ids, await pipe.execute(), strict=True)}
+        nodes_of = {a: {as_text(n) for n in nodes} for a, nodes in zip(ids, await pipe.execute(), strict=True)}
         nodes = sorted(set().union(*nodes_of.values()) - {self.node_id})
         pipe = self.redis.pipeline(transaction=False)
         for node in nodes:

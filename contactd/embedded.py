@@ -78,7 +78,8 @@ def _secret(path: Path) -> str:
     return value
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float, what: str, log: Path) -> None:
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float, what: str, log: Path) -> None:
+    """Return once ``proc`` accepts TCP on 127.0.0.1:``port``; EmbeddedServerError if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -200,7 +201,7 @@ class EmbeddedRedis:
             preexec_fn=_die_with_parent(signal.SIGTERM),
         )
         pidfile.write_text(str(self.proc.pid))
-        _wait_port(self.port, self.proc, 20, "Redis", log)
+        wait_port(self.port, self.proc, 20, "Redis", log)
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
@@ -258,7 +259,7 @@ class EmbeddedPostgres:
             preexec_fn=_die_with_parent(signal.SIGINT),
         )
         logf.close()
-        _wait_port(self.port, self.proc, 60, "PostgreSQL", log)
+        wait_port(self.port, self.proc, 60, "PostgreSQL", log)
         return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
 
     def _prepare(self) -> None:

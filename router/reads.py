@@ -13,7 +13,8 @@ from router.keys import Keys
 from router.model import CHANNELS, Agent, Contact
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A Redis reply (bytes) as text."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -43,7 +44,7 @@ class StateReads:
         raw = await self.redis.hgetall(self.keys.conv(conversation_id))
         if not raw:
             return None
-        h = {_text(k): _text(v) for k, v in raw.items()}
+        h = {as_text(k): as_text(v) for k, v in raw.items()}
         return LiveConversation(
             h.get("id", conversation_id),
             h.get("queue", ""),
@@ -83,7 +84,7 @@ class StateReads:
 
     async def agents_serving(self, queue: str) -> list[Agent]:
         """Every agent not offline who serves ``queue``."""
-        ids = [_text(i) for i in await self.redis.smembers(self.keys.serving(queue))]
+        ids = [as_text(i) for i in await self.redis.smembers(self.keys.serving(queue))]
         return await self.agents(ids)
 
     async def agents(self, ids: Iterable[str]) -> list[Agent]:
@@ -95,7 +96,7 @@ class StateReads:
         found = []
         for agent_id, raw in zip(ids, await pipe.execute(), strict=True):
             if raw:
-                found.append(_agent(agent_id, {_text(k): _text(v) for k, v in raw.items()}))
+                found.append(_agent(agent_id, {as_text(k): as_text(v) for k, v in raw.items()}))
         return found
 
     async def agent(self, agent_id: str) -> Agent | None:
@@ -105,7 +106,7 @@ class StateReads:
 
     async def agent_ids(self) -> list[str]:
         """Ids of every agent who is not offline."""
-        return [_text(i) for i in await self.redis.zrange(self.keys.agents(), 0, -1)]
+        return [as_text(i) for i in await self.redis.zrange(self.keys.agents(), 0, -1)]
 
     async def all_agents(self) -> list[Agent]:
         """Every agent who is not offline."""
@@ -119,7 +120,7 @@ class StateReads:
             pipe.hmget(self.keys.agent(agent_id), "name", "status", "since")
         out = {}
         for agent_id, (name, status, since) in zip(ids, await pipe.execute(), strict=True):
-            out[agent_id] = (_text(name or ""), _text(status or "offline"), int(since or 0))
+            out[agent_id] = (as_text(name or ""), as_text(status or "offline"), int(since or 0))
         return out
 
     async def queue_heads(self, queues: Iterable[str], depth: int = 5) -> list[Contact]:
@@ -128,7 +129,7 @@ class StateReads:
         pipe = self.redis.pipeline(transaction=False)
         for q in queues:
             pipe.zrange(self.keys.queue(q), 0, depth - 1)
-        ids = [_text(i) for found in await pipe.execute() for i in found]
+        ids = [as_text(i) for found in await pipe.execute() for i in found]
         return [c for c in await self.contacts(ids) if c is not None]
 
     async def position(self, queue: str, conversation_id: str) -> int | None:
@@ -153,21 +154,21 @@ class StateReads:
 
     async def waiting(self, queue: str) -> list[str]:
         """Ids of the contacts waiting in ``queue``, first served first."""
-        return [_text(i) for i in await self.redis.zrange(self.keys.queue(queue), 0, -1)]
+        return [as_text(i) for i in await self.redis.zrange(self.keys.queue(queue), 0, -1)]
 
     async def offers_of(self, agent_id: str) -> list[str]:
         """Conversation ids with a pending offer to ``agent_id``."""
-        ids = [_text(i) for i in await self.redis.zrange(self.keys.offers(), 0, -1)]
+        ids = [as_text(i) for i in await self.redis.zrange(self.keys.offers(), 0, -1)]
         pipe = self.redis.pipeline(transaction=False)
         for i in ids:
             pipe.hget(self.keys.conv(i), "agent")
-        return [i for i, a in zip(ids, await pipe.execute(), strict=True) if a is not None and _text(a) == agent_id]
+        return [i for i, a in zip(ids, await pipe.execute(), strict=True) if a is not None and as_text(a) == agent_id]
 
     # --- atomic changes (one Lua script each) ------------------------------------
 
     async def waiting_times(self, queue: str, limit: int) -> list[tuple[str, int, int, int]]:
         """(id, arrival ms, base priority, escalation step) of the first ``limit`` contacts waiting in ``queue``."""
-        ids = [_text(i) for i in await self.redis.zrange(self.keys.queue(queue), 0, limit - 1)]
+        ids = [as_text(i) for i in await self.redis.zrange(self.keys.queue(queue), 0, limit - 1)]
         pipe = self.redis.pipeline(transaction=False)
         for i in ids:
             pipe.hmget(self.keys.conv(i), "enqueued_ms", "priority", "base_priority", "step")
@@ -183,7 +184,7 @@ class StateReads:
 
     async def round_robin_last(self, queue: str) -> str:
         """The agent the queue's round robin offered to last ('' if none)."""
-        return _text(await self.redis.hget(self.keys.round_robin(), queue) or "")
+        return as_text(await self.redis.hget(self.keys.round_robin(), queue) or "")
 
     async def is_built(self) -> bool:
         return bool(await self.redis.exists(self.keys.built()))
@@ -191,7 +192,7 @@ class StateReads:
 
 def _contact(conversation_id: str, values: list[Any], skip: Iterable[Any]) -> Contact | None:
     state, queue, channel, priority, enq, reserved, until, step, overflow, relax = (
-        _text(v) if v is not None else "" for v in values
+        as_text(v) if v is not None else "" for v in values
     )
     if state != "queued":
         return None
@@ -201,7 +202,7 @@ def _contact(conversation_id: str, values: list[Any], skip: Iterable[Any]) -> Co
         channel,
         int(priority or 0),
         int(enq or 0),
-        frozenset(_text(s) for s in skip),
+        frozenset(as_text(s) for s in skip),
         reserved,
         int(until or 0),
         int(step or 0),

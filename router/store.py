@@ -12,7 +12,7 @@ from redis.commands.core import AsyncScript
 
 from router.keys import Keys
 from router.model import Contact
-from router.reads import LiveConversation, StateReads
+from router.reads import LiveConversation, StateReads, as_text
 
 __all__ = ["DEFAULT_WRAPUP_MS", "LiveConversation", "RouterStore"]
 
@@ -36,10 +36,6 @@ SCRIPTS = (
 def _load_scripts(redis: Redis) -> dict[str, AsyncScript]:
     lua = resources.files("router").joinpath("lua")
     return {name: redis.register_script(lua.joinpath(f"{name}.lua").read_text("utf-8")) for name in SCRIPTS}
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class RouterStore(StateReads):
@@ -93,7 +89,7 @@ class RouterStore(StateReads):
     async def offer(self, contact: Contact, agent_id: str, deadline_ms: int) -> str:
         """Reserve a slot of ``agent_id`` and offer them ``contact``: 'OK' or why not."""
         k = self.keys
-        return _text(
+        return as_text(
             await self._run(
                 "offer",
                 [k.conv(contact.id), k.agent(agent_id), k.queue(contact.queue), k.offers()],
@@ -107,7 +103,7 @@ class RouterStore(StateReads):
         r = await self._run(
             "accept", [k.conv(conversation_id), k.offers(), k.agent(agent_id)], [conversation_id, agent_id, now_ms]
         )
-        return _text(r) == "OK"
+        return as_text(r) == "OK"
 
     async def requeue(self, conversation_id: str, agent_id: str, queue: str, skip_ms: int) -> bool:
         """Put a declined offer's conversation back at its place in its queue."""
@@ -129,27 +125,27 @@ class RouterStore(StateReads):
             [k.conv(conversation_id), k.agent(agent_id), k.queue(queue), k.offers(), k.skip(conversation_id)],
             [conversation_id, agent_id, skip_ms, "1" if missed else "0", now_ms],
         )
-        return int(count) if _text(outcome) == "OK" else None
+        return int(count) if as_text(outcome) == "OK" else None
 
     async def due_offers(self, now_ms: int, lease_ms: int, limit: int = 100) -> list[str]:
         """Lease the offers whose deadline passed."""
-        return [_text(i) for i in await self._run("lease_due", [self.keys.offers()], [now_ms, lease_ms, limit])]
+        return [as_text(i) for i in await self._run("lease_due", [self.keys.offers()], [now_ms, lease_ms, limit])]
 
     async def due_wrapups(self, now_ms: int, lease_ms: int, limit: int = 100) -> list[str]:
         """Lease the wrap-ups whose time limit passed."""
-        return [_text(i) for i in await self._run("lease_due", [self.keys.wrapups()], [now_ms, lease_ms, limit])]
+        return [as_text(i) for i in await self._run("lease_due", [self.keys.wrapups()], [now_ms, lease_ms, limit])]
 
     async def end(self, conversation_id: str, agent_id: str, now_ms: int, wrapup_deadline_ms: int | None = None) -> str:
         """Move an assigned conversation to wrap-up ('' agent = the citizen ended it)."""
         deadline = now_ms + DEFAULT_WRAPUP_MS if wrapup_deadline_ms is None else wrapup_deadline_ms
         keys = [self.keys.conv(conversation_id), self.keys.wrapups()]
-        return _text(await self._run("end", keys, [agent_id, now_ms, deadline]))
+        return as_text(await self._run("end", keys, [agent_id, now_ms, deadline]))
 
     async def release(self, conversation_id: str, agent_id: str, now_ms: int) -> bool:
         """Wrap-up done: free the slot."""
         k = self.keys
         r = await self._run("release", [k.conv(conversation_id), k.agent(agent_id), k.wrapups()], [agent_id, now_ms])
-        return _text(r) == "OK"
+        return as_text(r) == "OK"
 
     async def abandon(
         self, conversation_id: str, now_ms: int, wrapup_deadline_ms: int | None = None
@@ -171,8 +167,8 @@ class RouterStore(StateReads):
                     now_ms + DEFAULT_WRAPUP_MS if wrapup_deadline_ms is None else wrapup_deadline_ms,
                 ],
             )
-            if _text(state) != "retry":
-                return _text(state), _text(agent)
+            if as_text(state) != "retry":
+                return as_text(state), as_text(agent)
         return "retry", ""
 
     async def transfer(
@@ -186,7 +182,7 @@ class RouterStore(StateReads):
             [k.conv(conversation_id), k.agent(agent_id), k.queue(queue)],
             [conversation_id, agent_id, queue, score, reserved_for, until_ms],
         )
-        return _text(r) == "OK"
+        return as_text(r) == "OK"
 
     async def set_status(
         self,
@@ -205,7 +201,7 @@ class RouterStore(StateReads):
         """Set an agent's status and profile (queues in the order they serve them); returns the previous status."""
         queues = list(dict.fromkeys(queues))
         k = self.keys
-        before = _text(await self.redis.hget(k.agent(agent_id), "queues") or "")
+        before = as_text(await self.redis.hget(k.agent(agent_id), "queues") or "")
         dropped = sorted(set(before.split(",")) - set(queues) - {""})
         keys = [
             k.agent(agent_id),
@@ -226,7 +222,7 @@ class RouterStore(StateReads):
             "1" if voice_exclusive else "0",
             json.dumps(dict(short_of or {})),
         ]
-        return _text(await self._run("agent_status", keys, args))
+        return as_text(await self._run("agent_status", keys, args))
 
     async def escalate(
         self, c: tuple[str, str], step: int, priority: int, score: int, overflow: Iterable[str], relax: int = 0
