@@ -1,7 +1,9 @@
 """Every Redis key and pub/sub channel contactd uses, built here and nowhere else (STYLE 7).
 
 All keys of one tenant share the hash tag ``{tenant}`` so that they live on one
-Redis Cluster slot and Lua scripts may touch several of them.
+Redis Cluster slot and Lua scripts may touch several of them. The routing
+scripts also build keys from the tenant prefix (``router/lua/_lib.lua``, the
+``key(...)`` function) in the same shapes; a test checks that both agree.
 """
 
 from __future__ import annotations
@@ -42,6 +44,25 @@ class Keys:
     def serving(self, queue: str) -> str:
         """SET: ids of agents not offline who serve ``queue``."""
         return f"{self.prefix}:serving:{queue}"
+
+    def ready(self, queue: str, channel: str) -> str:
+        """ZSET: agents who could take a ``channel`` contact of ``queue`` now (available, a free slot, not
+        on a call), scored by idle since (ms). Kept in step by every script that changes an agent."""
+        return f"{self.prefix}:ready:{queue}:{channel}"
+
+    def near(self, queue: str) -> str:
+        """ZSET: agents signed in who hold every skill of ``queue`` but fall short of its minimum level,
+        scored by how many levels short (an escalation that relaxes the level may reach them)."""
+        return f"{self.prefix}:near:{queue}"
+
+    def waiting_counts(self, queue: str) -> str:
+        """HASH: channel -> how many contacts of that channel wait in ``queue``."""
+        return f"{self.prefix}:waiting:{queue}"
+
+    def held(self, agent_id: str) -> str:
+        """ZSET: contacts reserved for this agent (named in a transfer), scored like their queue;
+        an entry whose reservation has ended is dropped when read."""
+        return f"{self.prefix}:held:{agent_id}"
 
     def offers(self) -> str:
         """ZSET: conversation ids with a pending offer, scored by the offer's deadline (ms)."""

@@ -109,3 +109,11 @@ class Decision:
     """Agents of the queue who were not eligible, with the reason."""
     rule: str = "longest-idle"
     """The rule that ordered the eligible agents."""
+    eligible: int = -1
+    """How many agents were eligible (``ranked`` may name only the first few); -1: as many as ranked."""
+    unlisted: int = 0
+    """Agents serving the queue who were not free and are not named in ``skipped`` (a receipt lists the first few)."""
+
+    @property
+    def eligible_count(self) -> int:
+        return len(self.ranked) if self.eligible < 0 else self.eligible

@@ -1,7 +1,9 @@
 """Routing decisions as plain functions (no I/O; time is an argument).
 
-The Redis store carries a decision out atomically and re-checks it there, so a
-decision made on a slightly stale snapshot is refused, never applied wrongly.
+These functions are the specification of routing. On the live path the same
+rules run inside Redis (``router/lua/_decide.lua``), so that a decision and the
+offer it makes are one atomic step at thousands of decisions a second; the
+state-machine test checks every decision made there against these functions.
 """
 
 from __future__ import annotations
@@ -72,14 +74,14 @@ def _id_key(agent_id: str) -> tuple[int, str]:
 def rank_agents(
     agents: Sequence[Agent], strategy: str = "longest-idle", queue: str = "", last: str = ""
 ) -> list[Agent]:
-    """Order eligible agents by a queue's strategy; longest idle, then the id, break every tie.
+    """Order eligible agents by a queue's strategy; longest idle, then the id (as text), break every tie.
 
     - ``longest-idle``: the agent free of work the longest first.
     - ``fewest-active``: the agent holding the fewest contacts first.
     - ``most-skilled``: the highest skill level for ``queue`` first.
     - ``round-robin``: the agent after ``last`` (the one offered last) in id order, wrapping round.
     """
-    idle = sorted(agents, key=lambda a: (a.idle_since_ms, _id_key(a.id)))
+    idle = sorted(agents, key=lambda a: (a.idle_since_ms, a.id))
     if strategy == "fewest-active":
         return sorted(idle, key=lambda a: a.active)
     if strategy == "most-skilled":

@@ -99,6 +99,13 @@ class StateReads:
                 found.append(_agent(agent_id, {as_text(k): as_text(v) for k, v in raw.items()}))
         return found
 
+    async def ready_agents(self, queue: str) -> list[str]:
+        """Ids of the agents who could take a contact of ``queue`` now, on some channel."""
+        pipe = self.redis.pipeline(transaction=False)
+        for channel in CHANNELS:
+            pipe.zrange(self.keys.ready(queue, channel), 0, -1)
+        return sorted({as_text(i) for found in await pipe.execute() for i in found})
+
     async def agent(self, agent_id: str) -> Agent | None:
         """One agent, or None when Redis does not know them."""
         found = await self.agents([agent_id])

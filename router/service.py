@@ -7,6 +7,7 @@ channel or a console, which calls the method named for it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 
 from router import escalation, policy
 from router.escalation import Step
-from router.model import CHANNELS, Agent, Contact, Decision
+from router.model import Agent, Contact, Decision
 from router.store import LiveConversation, RouterStore
 
 log = logging.getLogger("router.service")
@@ -49,7 +50,7 @@ class RouterConfig:
     skip_after_decline_s: float = 60.0
     """How long an agent who declined or missed a contact is not offered it again."""
     attempts: int = 8
-    """Decisions tried for one contact when Redis refuses stale ones."""
+    """Most offers one routing step for a freed agent makes (each slot of theirs, or a longer-idle agent's)."""
     reserve_named_s: float = 120.0
     """How long a contact transferred to a named agent waits for them before anyone may take it."""
     wrapup_s: float = 60.0
@@ -94,18 +95,38 @@ class RouterService:
     async def decide(self, conversation_id: str) -> Decision | None:
         """Offer a waiting contact if anyone can take it; the decision either way (None: not waiting).
 
-        A decision with no agent says who was passed over and why: the receipt
-        of a contact that has to wait.
+        One atomic step in Redis decides and offers. A decision with no agent
+        says who was passed over and why: the receipt of a contact that has to wait.
         """
-        decision = None
-        for _ in range(self.config.attempts):
-            contact = await self.store.contact(conversation_id)
-            if contact is None:
-                return None
-            decision = await self._choose(contact, self.now_ms())
-            if decision.agent_id is None or await self._offer(contact, decision):
-                return decision
-        return decision and Decision(decision.contact_id, None, (), decision.skipped, "refused by Redis")
+        now = self.now_ms()
+        routed = await self.store.route_contact(conversation_id, now, self._deadline(now), self._strategies())
+        if routed is None:
+            return None
+        decision, contact = routed
+        if decision.agent_id is not None:
+            await self._offered(contact, decision)
+        return decision
+
+    async def dispatch_agent(self, agent_id: str) -> int:
+        """Fill a free agent's slots with the best waiting contacts; returns how many were offered.
+
+        A contact goes to whoever ranks first for it, which may be a longer-idle agent than this one.
+        """
+        now = self.now_ms()
+        made = await self.store.route_agent(
+            agent_id, now, self._deadline(now), self._strategies(), self.config.attempts
+        )
+        for decision, contact in made:
+            await self._offered(contact, decision)
+        return len(made)
+
+    def _deadline(self, now_ms: int) -> int:
+        return now_ms + int(self.config.offer_timeout_s * 1000)
+
+    def _strategies(self) -> str:
+        """The queues not on longest idle, as the routing scripts take them."""
+        other = {q: s for q, s in self.strategies.items() if s != "longest-idle"}
+        return json.dumps(other) if other else ""
 
     async def estimator(self, queue: str, avg_handle_s: float) -> Callable[[int], int | None]:
         """Estimated wait in seconds by position in ``queue`` (None when nobody serving it is available).
@@ -119,68 +140,10 @@ class RouterService:
         answers = await self.store.recent_answers(queue, self.now_ms(), window_ms)
         return lambda position: policy.estimated_wait_s(position, len(available), avg_handle_s, per_agent, answers)
 
-    async def _choose(self, contact: Contact, now_ms: int) -> Decision:
-        """Rank the candidates for ``contact`` by its queue's strategy."""
-        strategy = self.strategies.get(contact.queue, "longest-idle")
-        last = await self.store.round_robin_last(contact.queue) if strategy == "round-robin" else ""
-        return policy.choose_agent(contact, await self._candidates(contact), now_ms, strategy, last)
-
-    async def _candidates(self, contact: Contact) -> list[Agent]:
-        """The agents to rank for ``contact``: those serving its queue or, once it has escalated that far,
-        its overflow queues; and the agent it is reserved for."""
-        if contact.relax:
-            # Rare (escalated contacts only): every agent signed in may now qualify.
-            return await self.store.all_agents()
-        agents = await self.store.agents_serving(contact.queue)
-        for queue in sorted(contact.overflow - {contact.queue}):
-            known = {a.id for a in agents}
-            agents += [a for a in await self.store.agents_serving(queue) if a.id not in known]
-        if contact.reserved(self.now_ms()) and all(a.id != contact.reserved_for for a in agents):
-            agents += await self.store.agents([contact.reserved_for])
-        return agents
-
-    async def dispatch_agent(self, agent_id: str) -> int:
-        """Fill a free agent's slots with the best waiting contacts; returns how many were offered."""
-        offered = 0
-        for _ in range(self.config.attempts):
-            agent = await self.store.agent(agent_id)
-            if agent is None or agent.status != "available" or not _has_room(agent):
-                break
-            now = self.now_ms()
-            contact = await self._contact_for(agent, now)
-            if contact is None:
-                break
-            decision = await self._choose(contact, now)
-            if decision.agent_id is None:
-                break
-            # The contact goes to whoever ranks first, which may be a longer-idle agent than this one.
-            offered += await self._offer(contact, decision)
-        return offered
-
-    async def _contact_for(self, agent: Agent, now_ms: int) -> Contact | None:
-        """The best waiting contact for ``agent``: the heads of their queues, looking deeper when
-        every head is one they may not take (declined, missed, or reserved for someone else)."""
-        heads = await self.store.queue_heads(agent.queues, 20)
-        contact = policy.choose_contact(agent, heads, now_ms)
-        # Look deeper only when heads were passed over for this agent alone (declined, missed,
-        # reserved for someone else): then a contact they may take can stand behind them.
-        hidden = any((policy.skip_reason(agent, c, now_ms) or "").startswith(("declined", "reserved")) for c in heads)
-        if contact is None and hidden:
-            contact = policy.choose_contact(agent, await self.store.queue_heads(agent.queues, 200), now_ms)
-        return contact
-
-    async def _offer(self, contact: Contact, decision: Decision) -> bool:
+    async def _offered(self, contact: Contact, decision: Decision) -> None:
         assert decision.agent_id is not None
-        deadline = self.now_ms() + int(self.config.offer_timeout_s * 1000)
-        outcome = await self.store.offer(contact, decision.agent_id, deadline)
-        if outcome != "OK":
-            log.debug("offer of %s to %s refused: %s", contact.id, decision.agent_id, outcome)
-            return False
-        if decision.rule == "round-robin":
-            await self.store.set_round_robin_last(contact.queue, decision.agent_id)
         await self.listener.offered(contact, decision.agent_id, decision, self.config.offer_timeout_s)
         await self.listener.changed(contact.queue)
-        return True
 
     async def accept(self, conversation_id: str, agent_id: str) -> bool:
         """The agent takes the offer they hold; False if it was withdrawn or never theirs."""
@@ -357,25 +320,19 @@ class RouterService:
         return await self.store.agent(agent_id)
 
     async def route_waiting(self, queues: Iterable[str], depth: int = 3) -> int:
-        """Try again the first contacts of each queue, and every available agent with a free slot,
-        so that no contact waits while an agent who may take it is free."""
+        """Try again the first contacts of each queue, and every agent free to take one of them,
+        so that no contact waits while an agent who may take it is free (a safety net: arrivals and
+        freed slots route at once)."""
         offered = 0
-        busy_queues: set[str] = set()
-        channels: set[str] = set()
+        free: set[str] = set()
         for queue in queues:
             waiting = await self.store.waiting(queue)
-            if waiting:
-                busy_queues.add(queue)
-                channels |= {c.channel for c in await self.store.contacts(waiting[:depth]) if c is not None}
             for conversation_id in waiting[:depth]:
                 offered += await self.dispatch_contact(conversation_id) is not None
-        if not busy_queues:
-            return offered
-        # Only agents with room on a channel someone waits on, serving a queue someone waits in:
-        # cheap when every agent is busy.
-        for agent in await self.store.all_agents():
-            if agent.status == "available" and agent.queues & busy_queues and _has_room(agent, channels):
-                offered += await self.dispatch_agent(agent.id)
+            if waiting:
+                free |= set(await self.store.ready_agents(queue))
+        for agent_id in sorted(free):
+            offered += await self.dispatch_agent(agent_id)
         return offered
 
     async def restore(self, conversations: Iterable[LiveConversation]) -> list[str]:
@@ -390,20 +347,16 @@ class RouterService:
         return restored
 
 
-def _has_room(agent: Agent, channels: Iterable[str] = CHANNELS) -> bool:
-    """May the agent take a new contact on any of ``channels`` (a free slot, and no call blocking other work)?"""
-    if agent.voice_exclusive and agent.load.get("voice", 0) > 0:
-        return False
-    return any(agent.free(ch) for ch in channels)
-
-
 def receipt(decision: Decision, contact: Contact) -> dict[str, Any]:
     """The routing receipt kept with an offer: why this agent, and who was skipped and why."""
     return {
         "rule": decision.rule,
         "queue": contact.queue,
         "priority": contact.priority,
+        "step": contact.step,
         "chosen": decision.agent_id,
         "ranked": list(decision.ranked),
+        "eligible": decision.eligible_count,
         "skipped": [{"agent_id": s.agent_id, "reason": s.reason} for s in decision.skipped],
+        "unlisted": decision.unlisted,
     }

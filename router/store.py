@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from router.keys import Keys
-from router.model import Contact
+from router.model import Contact, Decision, Skipped
 from router.reads import LiveConversation, StateReads, as_text
 
 __all__ = ["DEFAULT_WRAPUP_MS", "LiveConversation", "RouterStore"]
@@ -30,12 +30,35 @@ SCRIPTS = (
     "escalate",
     "transfer",
     "agent_status",
+    "route_contact",
+    "route_agent",
 )
+DECIDING = ("route_contact", "route_agent")
+"""The scripts that make decisions, which ``_decide.lua`` goes in front of (after ``_lib.lua``)."""
+
+
+def script_source(name: str) -> str:
+    """A script's full source: the shared library (and the decision functions) in front of its own file."""
+    lua = resources.files("router").joinpath("lua")
+    parts = ["_lib", "_decide", name] if name in DECIDING else ["_lib", name]
+    return "\n".join(lua.joinpath(f"{part}.lua").read_text("utf-8") for part in parts)
 
 
 def _load_scripts(redis: Redis) -> dict[str, AsyncScript]:
-    lua = resources.files("router").joinpath("lua")
-    return {name: redis.register_script(lua.joinpath(f"{name}.lua").read_text("utf-8")) for name in SCRIPTS}
+    return {name: redis.register_script(script_source(name)) for name in SCRIPTS}
+
+
+def _decision(d: Mapping[str, Any]) -> tuple[Decision, Contact]:
+    """A decision as a routing script returns it (JSON; Lua's empty lists arrive as {})."""
+    ranked = tuple(str(a) for a in d["ranked"] or ())
+    skipped = tuple(Skipped(str(a), str(why)) for a, why in d["skipped"] or ())
+    decision = Decision(
+        d["contact"], d.get("agent"), ranked, skipped, d["rule"], int(d["eligible"]), int(d["unlisted"])
+    )
+    contact = Contact(
+        d["contact"], d["queue"], d["channel"], int(d["priority"]), int(d["enqueued_ms"]), step=int(d["step"])
+    )
+    return decision, contact
 
 
 class RouterStore(StateReads):
@@ -96,6 +119,30 @@ class RouterStore(StateReads):
                 [contact.id, agent_id, deadline_ms],
             )
         )
+
+    async def route_contact(
+        self, conversation_id: str, now_ms: int, deadline_ms: int, strategies: str = ""
+    ) -> tuple[Decision, Contact] | None:
+        """Decide who should take a waiting contact and offer it to them, atomically (``_decide.lua``).
+
+        The decision says who was ranked and passed over either way; its agent is None when nobody
+        could take it (the contact keeps waiting). None when the contact is not waiting.
+        ``strategies``: JSON {queue: strategy} for the queues not on longest idle.
+        """
+        r = await self._run(
+            "route_contact", [self.keys.conv(conversation_id)], [conversation_id, now_ms, deadline_ms, strategies]
+        )
+        text = as_text(r)
+        return _decision(json.loads(text)) if text else None
+
+    async def route_agent(
+        self, agent_id: str, now_ms: int, deadline_ms: int, strategies: str = "", most: int = 8, depth: int = 200
+    ) -> list[tuple[Decision, Contact]]:
+        """Fill a free agent's slots with the contacts they should be offered next (each offered to
+        whoever ranks first for it), atomically; the decisions that made offers."""
+        args = [agent_id, now_ms, deadline_ms, strategies, most, depth]
+        made = json.loads(as_text(await self._run("route_agent", [self.keys.agent(agent_id)], args)))
+        return [_decision(d) for d in made or ()]
 
     async def accept(self, conversation_id: str, agent_id: str, now_ms: int) -> bool:
         """True if ``agent_id`` held the offer and now has the conversation."""
@@ -199,29 +246,20 @@ class RouterStore(StateReads):
         short_of: Mapping[str, int] | None = None,
     ) -> str:
         """Set an agent's status and profile (queues in the order they serve them); returns the previous status."""
-        queues = list(dict.fromkeys(queues))
         k = self.keys
-        before = as_text(await self.redis.hget(k.agent(agent_id), "queues") or "")
-        dropped = sorted(set(before.split(",")) - set(queues) - {""})
-        keys = [
-            k.agent(agent_id),
-            k.agents(),
-            *(k.serving(q) for q in queues),
-            *(k.serving(q) for q in dropped),
-        ]
         args = [
             agent_id,
             status,
             now_ms,
             name,
-            ",".join(queues),
+            ",".join(dict.fromkeys(queues)),
             json.dumps(dict(capacity)),
             reason,
-            len(queues),
             json.dumps(dict(levels or {})),
             "1" if voice_exclusive else "0",
             json.dumps(dict(short_of or {})),
         ]
+        keys = [k.agent(agent_id), k.agents()]
         return as_text(await self._run("agent_status", keys, args))
 
     async def escalate(

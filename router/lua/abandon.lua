@@ -14,14 +14,12 @@ if agent ~= ARGV[2] then
   return {'retry', agent}
 end
 if c[1] == 'queued' then
-  redis.call('ZREM', KEYS[2], ARGV[1])
+  queue_remove(redis.call('HGET', KEYS[1], 'queue'), c[3], ARGV[1])
   redis.call('DEL', KEYS[1], KEYS[5])
 elseif c[1] == 'offered' then
   redis.call('ZREM', KEYS[3], ARGV[1])
-  if redis.call('HINCRBY', KEYS[4], 'load:' .. c[3], -1) < 0 then
-    redis.call('HSET', KEYS[4], 'load:' .. c[3], 0)
-  end
   redis.call('DEL', KEYS[1], KEYS[5])
+  unload(agent, c[3])
 elseif c[1] == 'assigned' then
   redis.call('HSET', KEYS[1], 'state', 'wrapup', 'ended_ms', ARGV[3])
   redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])

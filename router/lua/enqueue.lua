@@ -9,5 +9,5 @@ end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'queue', ARGV[2], 'channel', ARGV[3], 'priority', ARGV[4],
   'enqueued_ms', ARGV[5], 'score', ARGV[6], 'name', ARGV[7], 'language', ARGV[8],
   'state', 'queued', 'agent', '')
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
+queue_add(ARGV[2], ARGV[3], ARGV[6], ARGV[1])
 return redis.call('ZRANK', KEYS[2], ARGV[1]) + 1

@@ -17,8 +17,9 @@ end
 if ch ~= 'voice' and tonumber(a[4] or '0') > 0 and a[5] ~= '0' then
   return 'agent_on_call'
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
+queue_remove(redis.call('HGET', KEYS[1], 'queue'), ch, ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'offered', 'agent', ARGV[2], 'deadline', ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'load:' .. ch, 1)
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+refresh(ARGV[2], ch)
 return 'OK'

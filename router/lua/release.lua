@@ -19,5 +19,8 @@ for _, v in ipairs(l) do
 end
 if total == 0 then
   redis.call('HSET', KEYS[2], 'idle_since', ARGV[2])
+  refresh(ARGV[1])
+else
+  refresh(ARGV[1], c[3])
 end
 return 'OK'

@@ -14,10 +14,7 @@ if ARGV[4] == '1' and tonumber(c[5] or '0') > tonumber(ARGV[5]) then
 end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'agent', '')
 redis.call('HDEL', KEYS[1], 'deadline')
-if redis.call('HINCRBY', KEYS[2], 'load:' .. c[3], -1) < 0 then
-  redis.call('HSET', KEYS[2], 'load:' .. c[3], 0)
-end
-redis.call('ZADD', KEYS[3], c[4], ARGV[1])
+queue_add(redis.call('HGET', KEYS[1], 'queue'), c[3], c[4], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[2])
 redis.call('PEXPIRE', KEYS[5], ARGV[3])
@@ -25,4 +22,5 @@ local missed = 0
 if ARGV[4] == '1' then
   missed = redis.call('HINCRBY', KEYS[2], 'missed', 1)
 end
+unload(ARGV[2], c[3])
 return {'OK', missed}

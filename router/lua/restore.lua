@@ -12,9 +12,10 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'queue', ARGV[2], 'channel', ARGV[3],
   'enqueued_ms', ARGV[5], 'score', ARGV[6], 'name', ARGV[7], 'language', ARGV[8],
   'state', ARGV[9], 'agent', ARGV[10])
 if ARGV[9] == 'queued' then
-  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
+  queue_add(ARGV[2], ARGV[3], ARGV[6], ARGV[1])
 else
   redis.call('HINCRBY', KEYS[3], 'load:' .. ARGV[3], 1)
+  refresh(ARGV[10])
 end
 if ARGV[9] == 'wrapup' then
   redis.call('ZADD', KEYS[4], ARGV[11], ARGV[1])

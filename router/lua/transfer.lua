@@ -9,10 +9,11 @@ local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'channel')
 if c[2] ~= ARGV[2] or c[1] ~= 'assigned' then
   return 'not_yours'
 end
-if redis.call('HINCRBY', KEYS[2], 'load:' .. c[3], -1) < 0 then
-  redis.call('HSET', KEYS[2], 'load:' .. c[3], 0)
-end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'agent', '', 'queue', ARGV[3], 'score', ARGV[4],
   'reserved_for', ARGV[5], 'reserved_until', ARGV[6])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+queue_add(ARGV[3], c[3], ARGV[4], ARGV[1])
+if ARGV[5] ~= '' then
+  redis.call('ZADD', key('held', ARGV[5]), ARGV[4], ARGV[1])
+end
+unload(ARGV[2], c[3])
 return 'OK'

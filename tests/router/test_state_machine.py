@@ -12,7 +12,9 @@ tenant and is rebuilt. After every step Redis is compared with a plain model of 
    agent serving its queue has a free slot, has not declined or missed it and is not on a call;
 4. order: each queue's sorted set is its waiting contacts by priority (desc), then arrival (asc);
 5. offers: every offer ends exactly once (accept, reject, timeout or withdrawal), a timeout never
-   before its deadline, and the open ones are exactly those Redis shows as offered.
+   before its deadline, and the open ones are exactly those Redis shows as offered;
+6. indexes: the sets the routing scripts decide from (each queue's ready agents per channel, scored by
+   idle time, and its count of waiting contacts per channel) say exactly what the hashes say.
 
 The two failures the machine found (3 and 5) are replayed deterministically at the end of the file.
 """
@@ -163,6 +165,8 @@ class Snapshot:
     queues: dict[str, list[str]]
     offers: set[str]
     agents: dict[str, Agent]
+    ready: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class RouterMachine(RuleBasedStateMachine):
@@ -358,6 +362,10 @@ class RouterMachine(RuleBasedStateMachine):
         for queue in self.queues:
             pipe.zrange(k.queue(queue), 0, -1)
         pipe.zrange(k.offers(), 0, -1)
+        for queue in self.queues:
+            pipe.hgetall(k.waiting_counts(queue))
+            for channel in CHANNELS:
+                pipe.zrange(k.ready(queue, channel), 0, -1, withscores=True)
         replies = iter(await pipe.execute())
         snap = Snapshot({}, {}, {}, set(), {a.id: a for a in await self.store.agents(self.agents)})
         for cid in self.created:
@@ -367,6 +375,10 @@ class RouterMachine(RuleBasedStateMachine):
             snap.skips[cid] = {_t(a) for a in skip}
         snap.queues = {q: [_t(c) for c in next(replies)] for q in self.queues}
         snap.offers = {_t(c) for c in next(replies)}
+        for queue in self.queues:
+            snap.counts[queue] = {_t(ch): int(n) for ch, n in next(replies).items() if int(n)}
+            for channel in CHANNELS:
+                snap.ready[queue, channel] = {_t(a): score for a, score in next(replies)}
         return snap
 
     def _check_snapshot(self, snap: Snapshot) -> None:
@@ -374,7 +386,14 @@ class RouterMachine(RuleBasedStateMachine):
         assert {cid: [h.get(f) for f in ROW] for cid, h in snap.convs.items()} == {
             c.id: c.row() for c in self.ledger.convs.values()
         }
-        for check in (self._check_holdings, self._check_capacity, self._check_order, self._check_offers):
+        checks = (
+            self._check_holdings,
+            self._check_capacity,
+            self._check_order,
+            self._check_offers,
+            self._check_indexes,
+        )
+        for check in checks:
             check(snap)
 
     def _check_holdings(self, snap: Snapshot) -> None:
@@ -412,6 +431,17 @@ class RouterMachine(RuleBasedStateMachine):
             assert len(offer.endings) <= 1, offer
             assert bool(offer.endings) != (self.ledger.open.get((offer.conv, offer.agent)) is offer), offer
         assert set(self.ledger.open) == {(cid, h["agent"]) for cid, h in snap.convs.items() if h["state"] == "offered"}
+
+    def _check_indexes(self, snap: Snapshot) -> None:
+        """6: ready sets and waiting counts agree with the agents' and conversations' hashes."""
+        for (queue, channel), ready in snap.ready.items():
+            expected = {a.id: float(a.idle_since_ms) for a in snap.agents.values() if _could_take(a, queue, channel)}
+            assert ready == expected, (queue, channel)
+        for queue in self.queues:
+            waiting = Counter(
+                h["channel"] for h in snap.convs.values() if (h["state"], h["queue"]) == ("queued", queue)
+            )
+            assert snap.counts[queue] == dict(waiting), queue
 
     def _check_not_stuck(self, snap: Snapshot) -> None:
         """3: after the sweep no contact waits beside an agent who could take it now."""
