@@ -52,7 +52,7 @@ from bench.harness import (
     start_redis,
     timed,
 )
-from router.model import CHANNELS, Contact, Decision
+from router.model import CHANNELS, Contact, Decision, Profile
 from router.service import Listener, RouterConfig, RouterService
 from router.store import LiveConversation, RouterStore
 
@@ -133,7 +133,7 @@ async def set_team(service: RouterService, team: Team, status: str, concurrency:
 
     async def one(i: int) -> None:
         a = ids[i]
-        await service.set_status(a, status, name=f"Agent {a}", queues=team[a], capacity=CAPACITY, dispatch=False)
+        await service.set_status(a, status, Profile(tuple(team[a]), CAPACITY), name=f"Agent {a}", dispatch=False)
 
     await gather_limited(len(ids), concurrency, one)
 

@@ -46,17 +46,9 @@ class Agents:
     async def set_status(self, user: User, status: str, reason: str = "") -> Agent | None:
         """Set ``user``'s status with their current skills and capacity; tell every console they have open."""
         profile = await self.staff.agent_profile(user.id)
+        routing = profile.routing(self.default_capacity)
         agent = await self.router.set_status(
-            str(user.id),
-            status,
-            name=user.name,
-            queues=profile.queues,
-            capacity={**self.default_capacity, **profile.capacity},
-            reason=reason,
-            dispatch=False,
-            levels=profile.levels,
-            voice_exclusive=profile.voice_exclusive,
-            short_of=profile.short_of,
+            str(user.id), status, routing, name=user.name, reason=reason, dispatch=False
         )
         await self.store.event("agent.status", agent_id=user.id, data={"status": status, "reason": reason})
         log.info("agent status %s", status, extra={"agent_id": user.id})

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from contactd.store import token_hash
+from router import model as routing_model
 
 SESSION_TTL = timedelta(hours=12)
 
@@ -48,6 +49,12 @@ class Profile:
     """Queues they hold every skill for but fall short of the minimum level by this many levels."""
     voice_exclusive: bool = True
     """While on a voice call, no new work of any kind."""
+
+    def routing(self, default_capacity: Mapping[str, int]) -> routing_model.Profile:
+        """As routing takes it: the deployment's default capacity filled in under the overrides."""
+        return routing_model.Profile(
+            tuple(self.queues), {**default_capacity, **self.capacity}, self.levels, self.voice_exclusive, self.short_of
+        )
 
 
 class Staff:

@@ -10,6 +10,22 @@ DEFAULT_CAPACITY: Mapping[str, int] = {"voice": 1, "chat": 3, "sms": 5, "email":
 
 
 @dataclass(frozen=True)
+class Profile:
+    """What routes to an agent: their routing profile, as the staff directory derives it from their skills."""
+
+    queues: tuple[str, ...] = ()
+    """Queues they serve, in the order they serve them (first first)."""
+    capacity: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CAPACITY))
+    """Most contacts at once per channel."""
+    levels: Mapping[str, int] = field(default_factory=dict)
+    """Their skill level for each queue they serve (for the most-skilled strategy)."""
+    voice_exclusive: bool = True
+    """While on a voice call they take no other work."""
+    short_of: Mapping[str, int] = field(default_factory=dict)
+    """Queues they hold every skill for but fall short of the minimum level by this many levels."""
+
+
+@dataclass(frozen=True)
 class Agent:
     """An agent as the router sees them at one instant."""
 

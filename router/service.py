@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from router import escalation, policy
 from router.escalation import Step
-from router.model import Agent, Contact, Decision
+from router.model import Agent, Contact, Decision, Profile
 from router.store import LiveConversation, RouterStore
 
 log = logging.getLogger("router.service")
@@ -282,33 +282,12 @@ class RouterService:
         return state, agent_id
 
     async def set_status(
-        self,
-        agent_id: str,
-        status: str,
-        *,
-        name: str,
-        queues: Iterable[str],
-        capacity: Mapping[str, int],
-        reason: str = "",
-        dispatch: bool = True,
-        levels: Mapping[str, int] | None = None,
-        voice_exclusive: bool = True,
-        short_of: Mapping[str, int] | None = None,
+        self, agent_id: str, status: str, profile: Profile, *, name: str, reason: str = "", dispatch: bool = True
     ) -> Agent | None:
-        """Set an agent's status; going away withdraws pending offers, going available offers them work
-        (unless ``dispatch`` is False: the caller then tells the agent first and calls ``dispatch_agent``)."""
-        old = await self.store.set_status(
-            agent_id,
-            status,
-            self.now_ms(),
-            name=name,
-            queues=queues,
-            capacity=capacity,
-            reason=reason,
-            levels=levels,
-            voice_exclusive=voice_exclusive,
-            short_of=short_of,
-        )
+        """Set an agent's status and routing profile (a changed profile takes effect at their next offer);
+        going away withdraws pending offers, going available offers them work (unless ``dispatch`` is
+        False: the caller then tells the agent first and calls ``dispatch_agent``)."""
+        old = await self.store.set_status(agent_id, status, self.now_ms(), profile, name=name, reason=reason)
         if status != "available":
             for conversation_id in await self.store.offers_of(agent_id):
                 if await self._requeue(conversation_id, agent_id) is not None:

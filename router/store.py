@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from router.keys import Keys
-from router.model import Contact, Decision, Skipped
+from router.model import Contact, Decision, Profile, Skipped
 from router.reads import LiveConversation, StateReads, as_text
 
 __all__ = ["DEFAULT_WRAPUP_MS", "LiveConversation", "RouterStore"]
@@ -232,18 +232,7 @@ class RouterStore(StateReads):
         return as_text(r) == "OK"
 
     async def set_status(
-        self,
-        agent_id: str,
-        status: str,
-        now_ms: int,
-        *,
-        name: str,
-        queues: Iterable[str],
-        capacity: Mapping[str, int],
-        reason: str = "",
-        levels: Mapping[str, int] | None = None,
-        voice_exclusive: bool = True,
-        short_of: Mapping[str, int] | None = None,
+        self, agent_id: str, status: str, now_ms: int, profile: Profile, *, name: str, reason: str = ""
     ) -> str:
         """Set an agent's status and profile (queues in the order they serve them); returns the previous status."""
         k = self.keys
@@ -252,12 +241,12 @@ class RouterStore(StateReads):
             status,
             now_ms,
             name,
-            ",".join(dict.fromkeys(queues)),
-            json.dumps(dict(capacity)),
+            ",".join(dict.fromkeys(profile.queues)),
+            json.dumps(dict(profile.capacity)),
             reason,
-            json.dumps(dict(levels or {})),
-            "1" if voice_exclusive else "0",
-            json.dumps(dict(short_of or {})),
+            json.dumps(dict(profile.levels)),
+            "1" if profile.voice_exclusive else "0",
+            json.dumps(dict(profile.short_of)),
         ]
         keys = [k.agent(agent_id), k.agents()]
         return as_text(await self._run("agent_status", keys, args))

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from router import policy
-from router.model import DEFAULT_CAPACITY, Contact, Decision
+from router.model import DEFAULT_CAPACITY, Contact, Decision, Profile
 from router.service import Listener, RouterConfig, RouterService
 from router.store import LiveConversation, RouterStore
 
@@ -69,6 +69,11 @@ class Heard(Listener):
     async def changed(self, queue: str) -> None: ...
 
 
+def _profile(a: dict[str, Any]) -> Profile:
+    levels = dict(zip(QUEUES, a["levels"], strict=True))
+    return Profile(tuple(a["queues"]), {**DEFAULT_CAPACITY, "chat": a["chat"]}, levels, a["exclusive"])
+
+
 async def _desk(router: RouterService, desk: dict[str, Any], clock: list[int]) -> list[str]:
     """Set the desk up without routing anything; the ids of the contacts, waiting."""
     store, ids = router.store, IDS[: len(desk["agents"])]
@@ -76,20 +81,10 @@ async def _desk(router: RouterService, desk: dict[str, Any], clock: list[int]) -
     if desk["last"]:
         for queue in QUEUES:
             await store.set_round_robin_last(queue, desk["last"])
+    profiles = {agent_id: _profile(a) for agent_id, a in zip(ids, desk["agents"], strict=True)}
     for agent_id, a in sorted(zip(ids, desk["agents"], strict=True), key=lambda p: p[1]["idle"]):
         clock[0] = T0 + a["idle"] * 1000
-        levels = dict(zip(QUEUES, a["levels"], strict=True))
-        capacity = {**DEFAULT_CAPACITY, "chat": a["chat"]}
-        await router.set_status(
-            agent_id,
-            "available",
-            name=agent_id,
-            queues=a["queues"],
-            capacity=capacity,
-            dispatch=False,
-            levels=levels,
-            voice_exclusive=a["exclusive"],
-        )
+        await router.set_status(agent_id, "available", profiles[agent_id], name=agent_id, dispatch=False)
     clock[0] = T0 + 10_000
     contacts = []
     for n, (queue, priority, voice) in enumerate(desk["contacts"]):
@@ -109,16 +104,7 @@ async def _desk(router: RouterService, desk: dict[str, Any], clock: list[int]) -
             await router.store.redis.sadd(store.keys.skip(cid), agent_id)
     for agent_id, a in zip(ids, desk["agents"], strict=True):
         if a["status"] != "available":
-            await router.set_status(
-                agent_id,
-                a["status"],
-                name=agent_id,
-                queues=a["queues"],
-                dispatch=False,
-                capacity={**DEFAULT_CAPACITY, "chat": a["chat"]},
-                voice_exclusive=a["exclusive"],
-                levels=dict(zip(QUEUES, a["levels"], strict=True)),
-            )
+            await router.set_status(agent_id, a["status"], profiles[agent_id], name=agent_id, dispatch=False)
     return contacts
 
 

@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from router.escalation import parse_steps
-from router.model import Contact, Decision
+from router.model import Contact, Decision, Profile
 from router.policy import queue_score
 from router.service import Listener, RouterConfig, RouterService
 from router.store import LiveConversation, RouterStore
@@ -98,7 +98,8 @@ async def status(
     queues: Iterable[str] = ("general",),
     chat: int = 3,
 ) -> None:
-    await router.set_status(agent_id, value, name=agent_id.upper(), queues=queues, capacity={**CAPACITY, "chat": chat})
+    profile = Profile(tuple(queues), {**CAPACITY, "chat": chat})
+    await router.set_status(agent_id, value, profile, name=agent_id.upper())
 
 
 async def chat_load(store: RouterStore, agent_id: str) -> int:

@@ -36,7 +36,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from hypothesis.stateful import run_state_machine_as_test as run_machine
 from redis.asyncio import Redis
 
-from router.model import CHANNELS, DEFAULT_CAPACITY, Agent, Contact, Decision
+from router.model import CHANNELS, DEFAULT_CAPACITY, Agent, Contact, Decision, Profile
 from router.service import Listener, RouterConfig, RouterService
 from router.store import LiveConversation, RouterStore
 
@@ -102,7 +102,7 @@ class Offer:
 
 
 @dataclass
-class Profile:
+class Desk:
     """An agent's queues (in the order served), chat capacity and last status, as the staff directory holds them."""
 
     queues: tuple[str, ...]
@@ -181,7 +181,7 @@ class RouterMachine(RuleBasedStateMachine):
         self.store = RouterStore(self.redis, "t" + uuid.uuid4().hex[:12])
         self.router = RouterService(self.store, self.ledger, CONFIG, lambda: self.clock[0])
         self.queues: tuple[str, ...] = ()
-        self.agents: dict[str, Profile] = {}
+        self.agents: dict[str, Desk] = {}
         self.created: list[str] = []
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -208,7 +208,7 @@ class RouterMachine(RuleBasedStateMachine):
     async def _status(self, agent_id: str) -> None:
         p = self.agents[agent_id]
         capacity = {**DEFAULT_CAPACITY, "chat": p.chat}
-        await self.router.set_status(agent_id, p.status, name=agent_id, queues=p.queues, capacity=capacity)
+        await self.router.set_status(agent_id, p.status, Profile(p.queues, capacity), name=agent_id)
 
     async def _missed_too_many(self, agent_id: str) -> None:
         self.agents[agent_id].status = "away"
@@ -226,7 +226,7 @@ class RouterMachine(RuleBasedStateMachine):
         self.queues = QUEUES[:n_queues]
         for n, (queues, chat, status) in enumerate(agents):
             served = tuple(q for q in queues if q in self.queues) or ("q0",)
-            self.agents[f"a{n}"] = Profile(served, chat, status)
+            self.agents[f"a{n}"] = Desk(served, chat, status)
             self.run(self._status(f"a{n}"))
 
     @rule(arrivals=ARRIVALS)
@@ -465,7 +465,7 @@ async def _desk(redis: Redis, tenant: str, chats: dict[str, int]) -> tuple[Route
 
     async def status(agent_id: str, value: str) -> None:
         capacity = {**DEFAULT_CAPACITY, "chat": chats[agent_id]}
-        await router.set_status(agent_id, value, name=agent_id, queues=["q0"], capacity=capacity)
+        await router.set_status(agent_id, value, Profile(("q0",), capacity), name=agent_id)
 
     ledger = Ledger(clock, lambda agent_id: status(agent_id, "away"))
     router = RouterService(RouterStore(redis, tenant), ledger, CONFIG, lambda: clock[0])
@@ -507,7 +507,7 @@ async def test_a_fresh_re_offer_is_not_timed_out_with_the_offer_it_replaced(redi
     assert await router.expire_offers() == 2  # a1 missed two in a row
     assert [await router.abandon(cid) for cid in ("c1", "c2")] == [("queued", "")] * 2
     await _arrive(router, ledger, clock, "c3", "c4")
-    await router.set_status("a2", "available", name="a2", queues=["q0"], capacity={**DEFAULT_CAPACITY, "chat": 2})
+    await router.set_status("a2", "available", Profile(("q0",), {**DEFAULT_CAPACITY, "chat": 2}), name="a2")
     clock[0] += TIMEOUT_MS + 1000
     # c3 is a1's third miss and goes on to a2; a1 is set away, so c4 is withdrawn and offered to a2 as well.
     await router.expire_offers()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from router.model import Contact
+from router.model import Contact, Profile
 from router.policy import queue_score
 from router.store import LiveConversation, RouterStore
 
@@ -48,8 +48,8 @@ async def agent_on(
     queues: tuple[str, ...] = ("general",),
     chat: int = 3,
 ) -> str:
-    capacity = {**CAPACITY, "chat": chat}
-    return await store.set_status(agent_id, status, now, name=agent_id.upper(), queues=queues, capacity=capacity)
+    profile = Profile(tuple(queues), {**CAPACITY, "chat": chat})
+    return await store.set_status(agent_id, status, now, profile, name=agent_id.upper())
 
 
 async def offer(
