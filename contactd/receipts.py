@@ -42,9 +42,12 @@ def decision(event: Mapping[str, Any], offer: Mapping[str, Any] | None, names: M
         "queue": data.get("queue"),
         "priority": data.get("priority"),
         "rule": data.get("rule"),
+        "step": data.get("step", 0),
         "chosen": _agent(data.get("chosen"), names),
         "ranked": [_agent(a, names) for a in data.get("ranked", [])],
+        "eligible": data.get("eligible", len(data.get("ranked", []))),
         "skipped": [{**(_agent(s["agent_id"], names) or {}), "reason": s["reason"]} for s in data.get("skipped", [])],
+        "unlisted": data.get("unlisted", 0),
         "outcome": offer["outcome"] if offer else None,
         "decided_at": _iso(offer["decided_at"]) if offer else None,
     }
@@ -52,14 +55,21 @@ def decision(event: Mapping[str, Any], offer: Mapping[str, Any] | None, names: M
 
 
 def summary(d: Mapping[str, Any]) -> str:
-    """One sentence a supervisor can read out: what was decided and why."""
+    """One sentence a supervisor can read out: what was decided and why.
+
+    A receipt names the first few eligible agents and the first few not free
+    (with the reason); the others are counted.
+    """
     skipped = f"; {len(d['skipped'])} passed over (reasons listed)" if d["skipped"] else ""
+    more = d.get("unlisted", 0)
+    busy = f"; {more} more not free" if more and d["kind"] == "waiting" else f"; {more} not free" if more else ""
     if d["kind"] == "waiting":
-        if not d["skipped"]:
+        if not d["skipped"] and not more:
             return f"Waited: nobody serving {d['queue']} was signed in."
-        return f"Waited: no agent serving {d['queue']} could take it{skipped}."
+        return f"Waited: no agent serving {d['queue']} could take it{skipped}{busy}."
     chosen = d["chosen"]["name"] if d["chosen"] else "an agent"
-    return f"Offered to {chosen} by the {d['rule']} rule, first of {len(d['ranked'])} eligible{skipped}."
+    eligible = d.get("eligible", len(d["ranked"]))
+    return f"Offered to {chosen} by the {d['rule']} rule, first of {eligible} eligible{skipped}{busy}."
 
 
 def routing_report(

@@ -190,6 +190,12 @@ export function renderReceipt(box, receipt, reference) {
   box.hidden = false;
 }
 
+// A receipt names the first few eligible advisers and counts the rest.
+function rankedText(ranked, eligible) {
+  const more = Number.isInteger(eligible) && eligible > ranked.length ? eligible - ranked.length : 0;
+  return more ? `${ranked.join(', ')} and ${more} more` : ranked.join(', ');
+}
+
 function decisionItem(decision) {
   const outcome = OUTCOMES[decision.outcome];
   const outcomeValue = outcome
@@ -201,7 +207,8 @@ function decisionItem(decision) {
   const meta = el('dl', { class: 'receipt-meta' }, [
     fact('Time', timeNode(decision.at), 'at'),
     fact('Offer outcome', outcomeValue, 'outcome'),
-    ranked.length ? fact('Eligible, in order', ranked.join(', '), 'ranked') : null,
+    ranked.length ? fact('Eligible, in order', rankedText(ranked, decision.eligible), 'ranked') : null,
+    decision.step ? fact('Escalation step', String(decision.step), 'step') : null,
   ]);
   meta.querySelector('[data-field="outcome"]').dataset.outcome = decision.outcome || '';
 
