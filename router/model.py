@@ -98,6 +98,8 @@ class Contact:
     """Other queues whose agents may take it (from escalation)."""
     relax: int = 0
     """Levels below its queue's minimum an agent may be (from escalation)."""
+    reserved_rule: str = "named agent"
+    """Why it is reserved, as receipts name the rule: ``named agent`` (a transfer) or ``previous agent``."""
 
     def reserved(self, now_ms: int) -> bool:
         """True while the contact waits for its reserved agent only."""

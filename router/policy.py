@@ -105,7 +105,7 @@ def choose_agent(
         agent_id=ranked[0].id if ranked else None,
         ranked=tuple(a.id for a in ranked),
         skipped=tuple(skipped),
-        rule="named agent" if named else strategy,
+        rule=contact.reserved_rule if named else strategy,
     )
 
 

@@ -31,6 +31,9 @@ class LiveConversation:
     name: str
     language: str
     priority: int = 0
+    reserved_for: str = ""
+    """An agent it waits for first (the citizen's previous agent), until ``reserved_until_ms``."""
+    reserved_until_ms: int = 0
 
 
 class StateReads:
@@ -74,6 +77,7 @@ class StateReads:
             "step",
             "overflow",
             "relax",
+            "reserved_rule",
         )
         pipe = self.redis.pipeline(transaction=False)
         for conversation_id in ids:
@@ -198,7 +202,7 @@ class StateReads:
 
 
 def _contact(conversation_id: str, values: list[Any], skip: Iterable[Any]) -> Contact | None:
-    state, queue, channel, priority, enq, reserved, until, step, overflow, relax = (
+    state, queue, channel, priority, enq, reserved, until, step, overflow, relax, rule = (
         as_text(v) if v is not None else "" for v in values
     )
     if state != "queued":
@@ -215,6 +219,7 @@ def _contact(conversation_id: str, values: list[Any], skip: Iterable[Any]) -> Co
         int(step or 0),
         frozenset(q for q in overflow.split(",") if q),
         int(relax or 0),
+        rule or "named agent",
     )
 
 

@@ -81,7 +81,10 @@ class RouterStore(StateReads):
             await self._run(
                 "enqueue",
                 [k.conv(c.id), k.queue(c.queue)],
-                [c.id, c.queue, c.channel, priority, c.enqueued_ms, score, c.name, c.language],
+                [
+                    *(c.id, c.queue, c.channel, priority, c.enqueued_ms, score, c.name, c.language),
+                    *(c.reserved_for, c.reserved_until_ms),
+                ],
             )
         )
 

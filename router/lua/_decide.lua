@@ -8,13 +8,13 @@
 -- A waiting contact as routing sees it (nil when it is not waiting).
 local function contact_state(cid)
   local v = redis.call('HMGET', key('conv', cid), 'state', 'queue', 'channel', 'priority', 'enqueued_ms',
-    'reserved_for', 'reserved_until', 'step', 'overflow', 'relax', 'score')
+    'reserved_for', 'reserved_until', 'step', 'overflow', 'relax', 'score', 'reserved_rule')
   if v[1] ~= 'queued' then
     return nil
   end
   return {id = cid, queue = v[2], channel = v[3], priority = num(v[4]), enqueued_ms = num(v[5]),
     reserved_for = v[6] or '', reserved_until = num(v[7]), step = num(v[8]), overflow = split(v[9]),
-    relax = num(v[10]), score = num(v[11])}
+    relax = num(v[10]), score = num(v[11]), rule = v[12] or 'named agent'}
 end
 
 local function reserved(c, now)
@@ -94,7 +94,7 @@ local function decide(c, now, strategies, skip_list)
   local d = {contact = c.id, queue = c.queue, channel = c.channel, priority = c.priority,
     enqueued_ms = c.enqueued_ms, step = c.step, ranked = {}, skipped = {}, eligible = 0, unlisted = 0}
   if reserved(c, now) then
-    d.rule = 'named agent'
+    d.rule = c.rule
     local a = agent_state(c.reserved_for)
     local why = (a.status ~= 'available' and 'status ' .. a.status)
       or (skip[a.id] and 'declined or missed this contact') or not_free(a, c.channel)

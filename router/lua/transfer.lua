@@ -10,7 +10,7 @@ if c[2] ~= ARGV[2] or c[1] ~= 'assigned' then
   return 'not_yours'
 end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'agent', '', 'queue', ARGV[3], 'score', ARGV[4],
-  'reserved_for', ARGV[5], 'reserved_until', ARGV[6])
+  'reserved_for', ARGV[5], 'reserved_until', ARGV[6], 'reserved_rule', 'named agent')
 queue_add(ARGV[3], c[3], ARGV[4], ARGV[1])
 if ARGV[5] ~= '' then
   redis.call('ZADD', key('held', ARGV[5]), ARGV[4], ARGV[1])

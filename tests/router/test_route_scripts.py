@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from router.policy import queue_score
-from router.store import RouterStore
+from router.store import LiveConversation, RouterStore
 from tests.router.test_store import DEADLINE, T0, agent_on, assigned, enqueue, load
 
 
@@ -95,3 +95,22 @@ async def test_a_contact_transferred_to_a_named_agent_is_theirs_first_when_they_
     assert await store.release("busy", "named", T0 + 300)
     made = await store.route_agent("named", T0 + 400, DEADLINE)
     assert [(d.contact_id, d.rule) for d, _ in made] == [("held", "named agent")]  # not a queue they serve
+
+
+async def test_a_returning_citizen_waits_for_their_previous_agent_for_a_while_then_anyone(store: RouterStore) -> None:
+    await agent_on(store, "longest", now=T0 - 5000)
+    await agent_on(store, "previous", chat=1)
+    c = LiveConversation("back", "general", "chat", "queued", "", T0, "Ann", "en", 0, "previous", T0 + 30_000)
+    await store.enqueue(c, 0, queue_score(0, T0))
+    routed = await store.route_contact("back", T0 + 100, DEADLINE)
+    assert routed is not None and (routed[0].agent_id, routed[0].rule) == ("previous", "previous agent")
+
+    await assigned(store, "other", "longest")  # now "previous" is full: "again" waits for them alone ...
+    again = LiveConversation("again", "general", "chat", "queued", "", T0, "Ann", "en", 0, "previous", T0 + 30_000)
+    await store.enqueue(again, 0, queue_score(0, T0 + 1))
+    waiting = await store.route_contact("again", T0 + 200, DEADLINE)
+    assert waiting is not None and waiting[0].agent_id is None
+    assert [(s.agent_id, s.reason) for s in waiting[0].skipped] == [("previous", "no free chat slot")]
+    assert await store.route_contact("again", T0 + 30_001, DEADLINE + 30_000) is not None  # ... until the time is up
+    live = await store.conversation("again")
+    assert live is not None and (live.state, live.agent_id) == ("offered", "longest")
