@@ -378,3 +378,19 @@ async def timed(aw: Awaitable[T], limit: float) -> tuple[T | None, float | None]
         task.cancel()
         await asyncio.wait({task}, timeout=0.1)
     return None, None
+
+
+# --- PostgreSQL alone (benchmarks of the audit log, without Redis or a contactd process) --------------
+
+
+def start_postgres(data_dir: Path, stack: contextlib.ExitStack) -> tuple[str, int | None]:
+    """``CONTACTD_BENCH_DATABASE_URL``, or an embedded PostgreSQL under ``data_dir`` stopped by ``stack``: (URL,
+    the postmaster's pid when we started it, else None)."""
+    url = os.environ.get("CONTACTD_BENCH_DATABASE_URL")
+    if url:
+        return url, None
+    servers = EmbeddedServers(data_dir)
+    stack.callback(servers.stop)
+    _, started = servers.start(redis=False, postgres=True)
+    assert started and servers.postgres.proc is not None
+    return started, servers.postgres.proc.pid

@@ -27,6 +27,7 @@ from contactd.agents import Agents
 from contactd.auth import Passwords
 from contactd.board import Board
 from contactd.conversations import Conversations
+from contactd.eventlog import EventLog
 from contactd.hub import Hub
 from contactd.metrics import Metrics
 from contactd.migrate import migrate
@@ -54,6 +55,7 @@ class Services:
     settings: Settings
     pool: asyncpg.Pool
     redis: Redis
+    eventlog: EventLog
     store: Store
     staff: Staff
     router_store: RouterStore
@@ -116,7 +118,11 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     redis = Redis.from_pool(BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=10))
     stack.push_async_callback(bounded, "redis", redis.aclose)
     metrics = Metrics()
-    store = Store(pool, settings.tenant)
+    # Started here and closed before the pool (the stack closes in reverse), after everything that queues receipts.
+    eventlog = EventLog(pool, settings.tenant)
+    eventlog.start()
+    stack.push_async_callback(bounded, "audit event log", eventlog.close)
+    store = Store(pool, settings.tenant, eventlog)
     staff = Staff(pool, settings.tenant)
     router_store = RouterStore(redis, settings.tenant)
     hub = Hub(redis)
@@ -134,6 +140,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
         settings=settings,
         pool=pool,
         redis=redis,
+        eventlog=eventlog,
         store=store,
         staff=staff,
         router_store=router_store,

@@ -112,7 +112,7 @@ class Conversations:
         if decision is not None and decision.agent_id is None:
             contact = await self.router.store.contact(conversation_id)
             if contact is not None:
-                await self.store.event(
+                await self.store.receipt_later(
                     "routing.waiting", conversation_id=conversation_id, data=receipt(decision, contact)
                 )
 

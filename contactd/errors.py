@@ -29,3 +29,7 @@ class Forbidden(ContactdError, PermissionError):
 
 class Conflict(ContactdError, ValueError):
     """The request is well formed but the current state does not allow it."""
+
+
+class Unavailable(ContactdError, RuntimeError):
+    """A part of the service takes no more work now: it is shutting down, or its backlog is full."""

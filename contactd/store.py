@@ -1,7 +1,12 @@
 """The system of record in PostgreSQL (asyncpg): every write a citizen or agent depends on.
 
 Each state change writes the conversation row and an ``events`` row in one
-transaction, so the audit log never disagrees with the state.
+transaction, so the audit log never disagrees with the state. Routing receipts
+are the exception: they are state nobody reads at once, so they go to the
+``EventLog`` and are written behind, in batches (``receipt_later``). Every
+method here that appends an event at once, or reads events, first awaits the
+log's flush, so a conversation's events keep their order (events are read
+ORDER BY id).
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from contactd.errors import NotFound
+from contactd.eventlog import EventLog
 
 
 def token_hash(token: str) -> bytes:
@@ -79,11 +85,12 @@ FROM conversations c JOIN queues q ON q.id = c.queue_id JOIN citizens z ON z.id 
 
 
 class Store:
-    """PostgreSQL access for one tenant."""
+    """PostgreSQL access for one tenant; routing receipts go through ``eventlog``, which its owner starts and closes."""
 
-    def __init__(self, pool: asyncpg.Pool, tenant: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, tenant: str, eventlog: EventLog) -> None:
         self.pool = pool
         self.tenant = tenant
+        self.eventlog = eventlog
 
     # --- queues ----------------------------------------------------------------------
 
@@ -112,6 +119,7 @@ class Store:
         """Record a new contact and its citizen; raises NotFound for an unknown queue."""
         # Looked up before taking a connection for the transaction: holding one
         # connection while waiting for a second deadlocks a busy pool.
+        # No eventlog flush: a conversation created here has no receipt queued yet.
         queue_id = await self.queue_id(queue)
         async with self.pool.acquire() as conn, conn.transaction():
             citizen = await conn.fetchval(
@@ -202,6 +210,8 @@ class Store:
         return [Message(r["client_id"], r["sender"], r["body"], r["created_at"]) for r in rows]
 
     async def events(self, conversation_id: str) -> list[dict[str, Any]]:
+        """A conversation's audit events, oldest first, including the receipts still queued in this node."""
+        await self.eventlog.flush()
         rows = await self.pool.fetch(
             "SELECT at, type, agent_id, data FROM events WHERE conversation_id = $1 ORDER BY id",
             uuid.UUID(conversation_id),
@@ -221,6 +231,7 @@ class Store:
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[int, str]]:
         """What a routing receipt is made of: the conversation, its events and offers, and agents' names."""
         cid = uuid.UUID(conversation_id)
+        await self.eventlog.flush()
         conv = await self.pool.fetchrow(
             "SELECT c.id::text, c.channel, q.name AS queue, c.state, c.queued_at, c.assigned_at"
             " FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = $1",
@@ -267,6 +278,7 @@ class Store:
         """Apply ``changes`` to the conversation row and append ``event`` (by agent ``actor``), atomically."""
         cid = uuid.UUID(conversation_id)
         sets, args = _set_clause(changes, first_arg=3)
+        await self.eventlog.flush()
         async with self.pool.acquire() as conn, conn.transaction():
             if sets:
                 await conn.execute(
@@ -278,8 +290,20 @@ class Store:
             await self._event(conn, event, cid, actor, dict(data or {}))
 
     async def record_offer(
-        self, conversation_id: str, agent_id: int, expires_in_s: float, receipt: Mapping[str, Any]
+        self,
+        conversation_id: str,
+        agent_id: int,
+        expires_in_s: float,
+        receipt: Mapping[str, Any],
+        at: datetime | None = None,
     ) -> None:
+        """Record the offer and the conversation's state at once; queue its ``routing.offered`` receipt.
+
+        The offer row and the state are read as soon as the agent answers, so
+        they are committed here; the receipt, stamped ``at`` (the decision, by
+        default now), is written behind by the event log.
+        """
+        at = at or datetime.now(UTC)
         cid = uuid.UUID(conversation_id)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -290,11 +314,28 @@ class Store:
                 expires_in_s,
             )
             await conn.execute("UPDATE conversations SET state = 'offered' WHERE id = $1 AND state = 'queued'", cid)
-            await self._event(conn, "routing.offered", cid, agent_id, dict(receipt))
+        await self.eventlog.put("routing.offered", cid, agent_id, receipt, at)
+
+    async def receipt_later(
+        self,
+        type_: str,
+        *,
+        conversation_id: str,
+        agent_id: int | None = None,
+        data: Mapping[str, Any],
+        at: datetime | None = None,
+    ) -> None:
+        """Queue a routing receipt (``routing.waiting``, ...) decided at ``at`` (default now), written behind.
+
+        Returns at once unless the event log's buffer is full, when it waits for
+        PostgreSQL to take rows. ValueError or TypeError for data no column can hold.
+        """
+        await self.eventlog.put(type_, conversation_id, agent_id, data, at or datetime.now(UTC))
 
     async def offer_outcome(self, conversation_id: str, agent_id: int, outcome: str) -> None:
         """Close the open offer with ``outcome`` and move the conversation on."""
         cid = uuid.UUID(conversation_id)
+        await self.eventlog.flush()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE offers SET outcome = $3, decided_at = now()"
@@ -321,6 +362,8 @@ class Store:
         agent_id: int | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> None:
+        """Append one audit event now, after the receipts queued before it."""
+        await self.eventlog.flush()
         async with self.pool.acquire() as conn:
             cid = uuid.UUID(conversation_id) if conversation_id else None
             await self._event(conn, type_, cid, agent_id, dict(data or {}))

@@ -32,6 +32,7 @@ async def test_the_longest_idle_agent_is_offered_first(server: LiveServer, db: a
     cid = queued["conversation_id"]
     await first.expect(typed("offer", conversation_id=cid))
     assert await second.maybe(typed("offer"), timeout=0.5) is None
+    await server.services.eventlog.flush()  # receipts are written behind: a reader of the table flushes first
     receipt = json.loads(
         await db.fetchval(
             "SELECT data FROM events WHERE conversation_id = $1 AND type = 'routing.offered'", uuid.UUID(cid)
