@@ -69,6 +69,7 @@ def check_field(frame: Mapping[str, Any], name: str, field: Field, frame_id: Any
         if len(value) > field.max_len:
             raise FrameError("too_long", f"The field {name!r} is longer than {field.max_len} characters.", frame_id)
         if len(value.strip()) < field.min_len:
-            raise FrameError("bad_value", f"The field {name!r} must not be empty.", frame_id)
+            need = "must not be empty" if field.min_len <= 1 else f"must be at least {field.min_len} characters"
+            raise FrameError("bad_value", f"The field {name!r} {need}.", frame_id)
         if field.choices and value not in field.choices:
             raise FrameError("bad_value", f"The field {name!r} must be one of {', '.join(field.choices)}.", frame_id)

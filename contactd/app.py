@@ -33,6 +33,7 @@ from contactd.metrics import Metrics
 from contactd.migrate import migrate
 from contactd.queue_settings import QueueSettings
 from contactd.reports import Reports
+from contactd.returning import Returning
 from contactd.settings import Settings
 from contactd.staff import Staff
 from contactd.store import Store
@@ -126,7 +127,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     staff = Staff(pool, settings.tenant)
     router_store = RouterStore(redis, settings.tenant)
     hub = Hub(redis)
-    conversations = Conversations(store, hub, metrics)
+    conversations = Conversations(store, hub, metrics, Returning(pool, settings.tenant))
     router = RouterService(
         router_store,
         conversations,
@@ -262,6 +263,7 @@ async def refresh_queues(svc: Services) -> None:
     svc.router.strategies = await svc.queue_settings.queue_strategies()
     svc.router.escalations = await svc.queue_settings.queue_escalations()
     svc.conversations.hours = await svc.queue_settings.queue_hours()
+    svc.conversations.previous_agent = await svc.queue_settings.previous_agent()
     figures = await Reports(svc.pool, svc.settings.tenant).queue_figures(datetime.now(UTC) - timedelta(days=1), 60)
     svc.conversations.handle_time_s = {q: f["aht_s"] for q, f in figures.items() if f["aht_s"]}
 

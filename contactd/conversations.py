@@ -7,6 +7,7 @@ service; frames go out through the hub to whichever node holds the peer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -19,6 +20,8 @@ from contactd.agents import Agents
 from contactd.errors import Conflict, Forbidden, NotFound
 from contactd.hub import Frame, Hub
 from contactd.metrics import Metrics
+from contactd.queue_settings import PreviousAgent
+from contactd.returning import Returning
 from contactd.staff import User
 from contactd.store import Conversation, Store
 from router.hours import Hours, closed_message
@@ -38,8 +41,11 @@ def _ms(conv: Conversation) -> int:
 class Conversations:
     """The conversation flows of one tenant (implements the router's Listener)."""
 
-    def __init__(self, store: Store, hub: Hub, metrics: Metrics, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, hub: Hub, metrics: Metrics, returning: Returning, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
+        self.returning = returning
         self.hub = hub
         self.metrics = metrics
         self.clock = clock
@@ -50,6 +56,8 @@ class Conversations:
         self.handle_time_s: dict[str, float] = {}
         self.hours: dict[str, Hours] = {}
         """Each queue's opening hours (re-read every half minute)."""
+        self.previous_agent: dict[str, PreviousAgent] = {}
+        """Each queue's rule for returning citizens (re-read with the hours)."""
 
     @property
     def keys(self) -> Any:
@@ -63,12 +71,17 @@ class Conversations:
 
     # --- the citizen --------------------------------------------------------------------
 
-    async def start_chat(self, queue: str, name: str, language: str) -> tuple[Conversation, str]:
-        """Record a new chat; returns it with its resume token. Queue it (``enqueue``) and offer it
-        (``dispatch``) once the citizen's socket listens for it, so that no frame about it is lost."""
+    async def start_chat(
+        self, queue: str, name: str, language: str, citizen_key: str | None = None
+    ) -> tuple[Conversation, str]:
+        """Record a new chat (of the citizen this device's ``citizen_key`` names, if it was sent);
+        returns it with its resume token. Queue it (``enqueue``) and offer it (``dispatch``) once the
+        citizen's socket listens for it, so that no frame about it is lost."""
         token = secrets.token_urlsafe(32)
+        name = name.strip()
+        citizen = await self.returning.citizen(citizen_key, name, language) if citizen_key else None
         conv = await self.store.create_conversation(
-            channel="chat", queue=queue, name=name.strip(), language=language, resume_token=token
+            channel="chat", queue=queue, name=name, language=language, resume_token=token, citizen_id=citizen
         )
         self.metrics.contacts.labels("chat", queue).inc()
         log.info("chat started", extra={"conversation_id": conv.id})
@@ -103,8 +116,15 @@ class Conversations:
         }
 
     async def enqueue(self, conv: Conversation) -> int:
-        """Put a recorded conversation in its queue; its position. ``dispatch`` then offers it."""
-        return max(await self.router.enqueue(self._live(conv)), 1)
+        """Put a recorded conversation in its queue (waiting first for the citizen's previous adviser,
+        as the queue's rule says); its position. ``dispatch`` then offers it."""
+        live = self._live(conv)
+        rule = self.previous_agent.get(conv.queue, PreviousAgent())
+        previous = await self.returning.previous_agent(conv.id, rule.days) if rule.wait_s else None
+        if previous is not None:
+            until = int(self.clock() * 1000) + rule.wait_s * 1000
+            live = dataclasses.replace(live, reserved_for=str(previous), reserved_until_ms=until)
+        return max(await self.router.enqueue(live), 1)
 
     async def dispatch(self, conversation_id: str) -> None:
         """Offer a queued conversation to the best free agent; if there is none, record why it waits."""

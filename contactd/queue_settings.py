@@ -1,8 +1,10 @@
-"""Queue settings in PostgreSQL: how each queue routes (strategy, escalation) and when it is open."""
+"""Queue settings in PostgreSQL: how each queue routes (strategy, escalation, returning citizens) and
+when it is open."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
@@ -10,6 +12,26 @@ import asyncpg
 
 from router.escalation import Step, parse_steps
 from router.hours import Hours
+
+
+@dataclass(frozen=True)
+class PreviousAgent:
+    """A queue's rule for returning citizens: the adviser they spoke to within ``days`` is tried
+    first, for ``wait_s`` seconds, before anyone else (0 days: never)."""
+
+    days: int = 7
+    wait_s: int = 30
+
+    @classmethod
+    def parse(cls, value: Any) -> PreviousAgent:
+        """From ``{"days": 0-365, "wait_s": 0-600}`` (either may be left out); ValueError says what is wrong."""
+        if not isinstance(value, dict) or set(value) - {"days", "wait_s"}:
+            raise ValueError('send {"days": 0-365, "wait_s": 0-600}')
+        days, wait_s = value.get("days", cls.days), value.get("wait_s", cls.wait_s)
+        for name, v, top in (("days", days, 365), ("wait_s", wait_s, 600)):
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= top:
+                raise ValueError(f"{name} must be a whole number from 0 to {top}")
+        return cls(days, wait_s)
 
 
 class QueueSettings:
@@ -45,6 +67,26 @@ class QueueSettings:
             self.tenant,
             name,
             json.dumps(steps),
+        )
+        return done.endswith(" 1")
+
+    async def previous_agent(self) -> dict[str, PreviousAgent]:
+        """Each active queue's rule for returning citizens."""
+        rows = await self.pool.fetch(
+            "SELECT name, previous_agent_days, previous_agent_wait_s FROM queues WHERE tenant_id = $1 AND active",
+            self.tenant,
+        )
+        return {r["name"]: PreviousAgent(r["previous_agent_days"], r["previous_agent_wait_s"]) for r in rows}
+
+    async def set_previous_agent(self, name: str, rule: PreviousAgent) -> bool:
+        """Set an active queue's rule for returning citizens; False if there is no such queue."""
+        done: str = await self.pool.execute(
+            "UPDATE queues SET previous_agent_days = $3, previous_agent_wait_s = $4"
+            " WHERE tenant_id = $1 AND name = $2 AND active",
+            self.tenant,
+            name,
+            rule.days,
+            rule.wait_s,
         )
         return done.endswith(" 1")
 

@@ -114,15 +114,23 @@ class Store:
     # --- conversations ---------------------------------------------------------------
 
     async def create_conversation(
-        self, *, channel: str, queue: str, name: str, language: str, resume_token: str | None = None
+        self,
+        *,
+        channel: str,
+        queue: str,
+        name: str,
+        language: str,
+        resume_token: str | None = None,
+        citizen_id: uuid.UUID | None = None,
     ) -> Conversation:
-        """Record a new contact and its citizen; raises NotFound for an unknown queue."""
+        """Record a new contact and its citizen (a new one unless ``citizen_id`` names them); raises
+        NotFound for an unknown queue."""
         # Looked up before taking a connection for the transaction: holding one
         # connection while waiting for a second deadlocks a busy pool.
         # No eventlog flush: a conversation created here has no receipt queued yet.
         queue_id = await self.queue_id(queue)
         async with self.pool.acquire() as conn, conn.transaction():
-            citizen = await conn.fetchval(
+            citizen = citizen_id or await conn.fetchval(
                 "INSERT INTO citizens (tenant_id, display_name, language) VALUES ($1, $2, $3) RETURNING id",
                 self.tenant,
                 name,

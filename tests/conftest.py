@@ -141,10 +141,13 @@ class LiveServer:
             await client.expect(lambda f: f.get("type") == "agent.state" and f.get("status") == status)
         return client
 
-    async def citizen(self, queue: str = "general", name: str = "Ann", language: str = "en") -> tuple[Client, Any]:
-        """A citizen who started a chat; returns the socket and the chat.queued frame."""
+    async def citizen(
+        self, queue: str = "general", name: str = "Ann", language: str = "en", **extra: str
+    ) -> tuple[Client, Any]:
+        """A citizen who started a chat (``extra``: more fields of chat.start); returns the socket and
+        the chat.queued frame."""
         client = await Client.connect(self.ws("/ws/chat"), origin=self.base)
-        await client.send({"type": "chat.start", "queue": queue, "name": name, "language": language})
+        await client.send({"type": "chat.start", "queue": queue, "name": name, "language": language, **extra})
         queued = await client.expect(lambda f: f.get("type") == "chat.queued")
         return client, queued
 

@@ -74,7 +74,9 @@ class CitizenSession:
             raise FrameError("already_started", "This socket already has a chat.")
         queue, language = frame["queue"], frame.get("language") or "en"
         try:
-            conv, token = await self.svc.conversations.start_chat(queue, frame["name"], language)
+            conv, token = await self.svc.conversations.start_chat(
+                queue, frame["name"], language, frame.get("citizen_key")
+            )
         except NotFound:
             raise FrameError("unknown_queue", f"There is no topic called {queue[:40]!r}.") from None
         self.token = token

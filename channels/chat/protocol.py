@@ -18,6 +18,9 @@ CITIZEN_FRAMES: dict[str, Schema] = {
         "queue": Field(str, max_len=40, min_len=1),
         "name": Field(str, max_len=80, min_len=1),
         "language": Field(str, required=False, choices=LANGUAGES),
+        # Sent only by a citizen who asked this device to be remembered: routing then tries the
+        # adviser they chatted with last. Opaque; the server keeps only its hash.
+        "citizen_key": Field(str, required=False, min_len=16, max_len=100),
     },
     "message": {
         "id": Field(str, max_len=64, min_len=1),

@@ -13,6 +13,7 @@ from contactd.auth import COOKIE, authenticate, current_user, set_session_cookie
 from contactd.console_protocol import DISPOSITIONS
 from contactd.errors import NotFound
 from contactd.metrics import CONTENT_TYPE_LATEST
+from contactd.queue_settings import PreviousAgent
 from contactd.receipts import routing_report
 from contactd.store import Conversation
 from contactd.web.openapi import OPENAPI
@@ -157,27 +158,36 @@ async def agent_skills(request: Request) -> Response:
 
 
 async def queue_settings(request: Request) -> Response:
-    """Change how a queue routes (admin): ``{"strategy": "round-robin", "escalation": [steps]}``, either or both."""
+    """Change how a queue routes (admin): ``{"strategy": "round-robin", "escalation": [steps],
+    "previous_agent": {"days": 7, "wait_s": 30}}``, any of them; nothing changes unless all are valid."""
     svc = services(request)
     if (refused := await _admin(request)) is not None:
         return refused
     body = await _json_object(request) or {}
-    strategy, steps = body.get("strategy"), body.get("escalation")
-    if strategy is None and steps is None:
-        return error(400, "Send a strategy, escalation steps, or both.")
+    strategy, steps, previous = body.get("strategy"), body.get("escalation"), body.get("previous_agent")
+    if strategy is None and steps is None and previous is None:
+        return error(400, "Send a strategy, escalation steps, a previous_agent rule, or any of them.")
     if strategy is not None and strategy not in STRATEGIES:
         return error(400, f"strategy must be one of {', '.join(STRATEGIES)}.")
     try:
         parse_steps(steps if isinstance(steps, list) else [] if steps is None else [steps])
     except (ValueError, AttributeError) as e:
         return error(400, f"escalation: {e}")
+    try:
+        rule = PreviousAgent.parse(previous) if previous is not None else None
+    except ValueError as e:
+        return error(400, f"previous_agent: {e}")
     name = request.path_params["name"]
     found = await svc.queue_settings.set_queue_strategy(name, strategy) if strategy else True
     if found and steps is not None:
         found = await svc.queue_settings.set_queue_escalation(name, steps)
+    if found and rule is not None:
+        found = await svc.queue_settings.set_previous_agent(name, rule)
+        previous = {"days": rule.days, "wait_s": rule.wait_s}
     if not found:
         return error(404, "No such queue.")
-    changes = {k: v for k, v in (("strategy", strategy), ("escalation", steps)) if v is not None}
+    pairs = (("strategy", strategy), ("escalation", steps), ("previous_agent", previous))
+    changes = {k: v for k, v in pairs if v is not None}
     await svc.store.event("queue.settings", data={"queue": name, **changes})
     await svc.hub.publish(svc.keys.changed(), {"queue": name, "config": True})
     return JSONResponse({"name": name, **changes})

@@ -21,6 +21,7 @@ from contactd.console_protocol import AGENT_FRAMES
         ('{"type": "chat.start", "queue": 7, "name": "Ann"}', "wrong_type"),
         ('{"type": "chat.start", "queue": "general", "name": "   "}', "bad_value"),
         ('{"type": "chat.start", "queue": "general", "name": "Ann", "language": "fr"}', "bad_value"),
+        ('{"type": "chat.start", "queue": "general", "name": "Ann", "citizen_key": "too-short"}', "bad_value"),
         ('{"type": "message", "id": "m1", "text": "' + "x" * 4001 + '"}', "too_long"),
         ('{"type": "message", "id": true, "text": "hi"}', "wrong_type"),
     ],
