@@ -16,7 +16,8 @@ tenant and is rebuilt. After every step Redis is compared with a plain model of 
 6. indexes: the sets the routing scripts decide from (each queue's ready agents per channel, scored by
    idle time, and its count of waiting contacts per channel) say exactly what the hashes say.
 
-The two failures the machine found (3 and 5) are replayed deterministically at the end of the file.
+The model is in ``tests/router/ledger.py``; the two failures the machine found (3 and 5) are replayed
+deterministically in ``test_machine_findings.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import asyncio
 import os
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,17 +37,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from hypothesis.stateful import run_state_machine_as_test as run_machine
 from redis.asyncio import Redis
 
-from router.model import CHANNELS, DEFAULT_CAPACITY, Agent, Contact, Decision, Profile
-from router.service import Listener, RouterConfig, RouterService
-from router.store import LiveConversation, RouterStore
+from router.model import CHANNELS, DEFAULT_CAPACITY, Agent, Profile
+from router.service import RouterService
+from router.store import RouterStore
+from tests.router.ledger import CONFIG, T0, TIMEOUT_MS, Conv, Desk, Ledger
 
-T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
 QUEUES = ("q0", "q1", "q2")
 STATUSES = ("available", "available", "away", "offline")  # agents are available half the time
 HELD = ("offered", "assigned", "wrapup")
 ROW = ("state", "agent", "queue", "priority", "enqueued_ms")
-CONFIG = RouterConfig()
-TIMEOUT_MS = int(CONFIG.offer_timeout_s * 1000)
 PROFILE = st.tuples(
     st.lists(st.sampled_from(QUEUES), min_size=1, unique=True), st.integers(1, 3), st.sampled_from(STATUSES)
 )
@@ -67,93 +66,6 @@ def _could_take(agent: Agent, queue: str, channel: str = "chat") -> bool:
     """Available, serving ``queue``, a free ``channel`` slot and not on a voice call."""
     on_call = channel != "voice" and agent.load.get("voice", 0) > 0
     return agent.status == "available" and queue in agent.queues and agent.free(channel) > 0 and not on_call
-
-
-@dataclass
-class Conv:
-    """A live conversation as the system of record holds it."""
-
-    id: str
-    queue: str
-    priority: int
-    enqueued_ms: int
-    state: str = "queued"
-    agent: str = ""
-
-    def row(self) -> list[str]:
-        """The ``ROW`` fields of its routing hash."""
-        return [self.state, self.agent, self.queue, str(self.priority), str(self.enqueued_ms)]
-
-    def live(self) -> LiveConversation:
-        """As contactd restores it after Redis was emptied: an offer lost with Redis waits again."""
-        state = "queued" if self.state == "offered" else self.state
-        agent = "" if state == "queued" else self.agent
-        return LiveConversation(self.id, self.queue, "chat", state, agent, self.enqueued_ms, "Ann", "en", self.priority)
-
-
-@dataclass
-class Offer:
-    """One offer of a contact to an agent, and how it ended (once, when it has)."""
-
-    conv: str
-    agent: str
-    deadline_ms: int
-    endings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Desk:
-    """An agent's queues (in the order served), chat capacity and last status, as the staff directory holds them."""
-
-    queues: tuple[str, ...]
-    chat: int
-    status: str
-
-
-class Ledger(Listener):
-    """The system of record: live conversations, and every offer with its endings, as the router told it."""
-
-    def __init__(self, clock: list[int], set_away: Callable[[str], Awaitable[None]]) -> None:
-        self.clock = clock
-        self.set_away = set_away
-        """What contactd does when an agent missed too many offers in a row."""
-        self.convs: dict[str, Conv] = {}
-        self.offers: list[Offer] = []
-        self.open: dict[tuple[str, str], Offer] = {}
-        self.errors: list[str] = []
-
-    async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None:
-        conv = self.convs.get(contact.id)
-        if conv is None or conv.state in ("assigned", "wrapup"):
-            self.errors.append(f"{contact.id} offered to {agent_id} while {conv.state if conv else 'gone'}")
-            return
-        offer = self.open[contact.id, agent_id] = Offer(contact.id, agent_id, self.clock[0] + int(expires_in_s * 1000))
-        self.offers.append(offer)
-        conv.state, conv.agent = "offered", agent_id
-
-    async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:
-        self.end_offer(conversation_id, agent_id, "timeout" if reason == "timeout" else "withdrawal")
-        conv = self.convs.get(conversation_id)
-        if conv is not None and (conv.state, conv.agent) == ("offered", agent_id):
-            conv.state, conv.agent = "queued", ""
-
-    async def agent_missed(self, agent_id: str, missed: int) -> None:
-        await self.set_away(agent_id)
-
-    async def changed(self, queue: str) -> None:
-        pass
-
-    def end_offer(self, conversation_id: str, agent_id: str, ending: str) -> None:
-        """Record how the offer of ``conversation_id`` to ``agent_id`` ended (a second ending is kept, to fail)."""
-        offer = self.open.pop((conversation_id, agent_id), None)
-        earlier = [o for o in self.offers if (o.conv, o.agent) == (conversation_id, agent_id)]
-        if offer is None and not earlier:
-            self.errors.append(f"{ending} of an offer of {conversation_id} to {agent_id} never made")
-            return
-        offer = offer or earlier[-1]
-        if ending == "timeout" and self.clock[0] < offer.deadline_ms:
-            self.errors.append(f"offer of {conversation_id} to {agent_id} timed out before its deadline")
-        offer.endings.append(ending)
 
 
 @dataclass
@@ -454,64 +366,3 @@ class RouterMachine(RuleBasedStateMachine):
 @pytest.mark.timeout(600)  # shrinking a failure against real Redis takes minutes
 def test_routing_stays_safe_under_random_event_sequences(server_urls: tuple[str, str]) -> None:
     run_machine(lambda: RouterMachine(server_urls[0]), settings=SETTINGS)
-
-
-# --- the failures the machine found (since fixed), replayed deterministically ------------------------
-
-
-async def _desk(redis: Redis, tenant: str, chats: dict[str, int]) -> tuple[RouterService, Ledger, list[int]]:
-    """Agents serving q0 with these chat capacities, available in this order; one who misses too many is set away."""
-    clock = [T0]
-
-    async def status(agent_id: str, value: str) -> None:
-        capacity = {**DEFAULT_CAPACITY, "chat": chats[agent_id]}
-        await router.set_status(agent_id, value, Profile(("q0",), capacity), name=agent_id)
-
-    ledger = Ledger(clock, lambda agent_id: status(agent_id, "away"))
-    router = RouterService(RouterStore(redis, tenant), ledger, CONFIG, lambda: clock[0])
-    for agent_id in chats:
-        await status(agent_id, "available")
-    return router, ledger, clock
-
-
-async def _arrive(router: RouterService, ledger: Ledger, clock: list[int], *ids: str) -> None:
-    for cid in ids:
-        clock[0] += 1000
-        conv = ledger.convs[cid] = Conv(cid, "q0", 0, clock[0])
-        await router.arrive(conv.live())
-
-
-async def test_a_contact_behind_declined_ones_is_offered_to_the_free_agent(redis: Redis, tenant: str) -> None:
-    """Invariant 3. Found when dispatch_agent read only the first 5 of a queue and route_waiting the first 3:
-    the contacts a free agent had declined, kept at the head, hid one they could take."""
-    router, ledger, clock = await _desk(redis, tenant, {"a1": 1})
-    for n in range(5):
-        await _arrive(router, ledger, clock, f"declined{n}")
-        assert await router.reject(f"declined{n}", "a1")
-    await _arrive(router, ledger, clock, "taken", "late")
-    assert await router.accept("taken", "a1")
-    assert await router.end("taken", "a1") == "OK"
-    assert await router.release("taken", "a1")
-    await router.route_waiting(["q0"])
-
-    late = await router.store.conversation("late")
-    assert late is not None and (late.state, late.agent_id) == ("offered", "a1")
-
-
-async def test_a_fresh_re_offer_is_not_timed_out_with_the_offer_it_replaced(redis: Redis, tenant: str) -> None:
-    """Invariant 5. Found when expire_offers requeued whatever offer a leased id held when its turn came: one
-    withdrawn meanwhile (its agent set away for missed offers) and re-offered timed out at once."""
-    router, ledger, clock = await _desk(redis, tenant, {"a1": 3})
-    await _arrive(router, ledger, clock, "c1", "c2")
-    clock[0] += TIMEOUT_MS + 1000
-    assert await router.expire_offers() == 2  # a1 missed two in a row
-    assert [await router.abandon(cid) for cid in ("c1", "c2")] == [("queued", "")] * 2
-    await _arrive(router, ledger, clock, "c3", "c4")
-    await router.set_status("a2", "available", Profile(("q0",), {**DEFAULT_CAPACITY, "chat": 2}), name="a2")
-    clock[0] += TIMEOUT_MS + 1000
-    # c3 is a1's third miss and goes on to a2; a1 is set away, so c4 is withdrawn and offered to a2 as well.
-    await router.expire_offers()
-
-    c4 = await router.store.conversation("c4")
-    assert c4 is not None and (c4.state, c4.agent_id) == ("offered", "a2")
-    assert [o.endings for o in ledger.offers if (o.conv, o.agent) == ("c4", "a2")] == [[]]
