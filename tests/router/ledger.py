@@ -27,6 +27,10 @@ class Conv:
     enqueued_ms: int
     state: str = "queued"
     agent: str = ""
+    channel: str = "chat"
+    reserved_for: str = ""
+    """The agent it was transferred to by name, who alone may take it until ``reserved_until_ms``."""
+    reserved_until_ms: int = 0
 
     def row(self) -> list[str]:
         """The ``ROW`` fields of its routing hash."""
@@ -36,7 +40,9 @@ class Conv:
         """As contactd restores it after Redis was emptied: an offer lost with Redis waits again."""
         state = "queued" if self.state == "offered" else self.state
         agent = "" if state == "queued" else self.agent
-        return LiveConversation(self.id, self.queue, "chat", state, agent, self.enqueued_ms, "Ann", "en", self.priority)
+        return LiveConversation(
+            self.id, self.queue, self.channel, state, agent, self.enqueued_ms, "Ann", "en", self.priority
+        )
 
 
 @dataclass
@@ -75,6 +81,8 @@ class Ledger(Listener):
         if conv is None or conv.state in ("assigned", "wrapup"):
             self.errors.append(f"{contact.id} offered to {agent_id} while {conv.state if conv else 'gone'}")
             return
+        if conv.reserved_for not in ("", agent_id) and self.clock[0] < conv.reserved_until_ms:
+            self.errors.append(f"{contact.id} offered to {agent_id} while reserved for {conv.reserved_for}")
         offer = self.open[contact.id, agent_id] = Offer(contact.id, agent_id, self.clock[0] + int(expires_in_s * 1000))
         self.offers.append(offer)
         conv.state, conv.agent = "offered", agent_id

@@ -49,7 +49,8 @@ ROW = ("state", "agent", "queue", "priority", "enqueued_ms")
 PROFILE = st.tuples(
     st.lists(st.sampled_from(QUEUES), min_size=1, unique=True), st.integers(1, 3), st.sampled_from(STATUSES)
 )
-ARRIVALS = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=1, max_size=3)
+CHANNEL = st.sampled_from(("chat", "chat", "chat", "voice"))
+ARRIVALS = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2), CHANNEL), min_size=1, max_size=3)
 SETTINGS = settings(
     max_examples=int(os.environ.get("CONTACTD_HYPOTHESIS_EXAMPLES", "60")),
     stateful_step_count=40,
@@ -62,10 +63,11 @@ def _t(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _could_take(agent: Agent, queue: str, channel: str = "chat") -> bool:
-    """Available, serving ``queue``, a free ``channel`` slot and not on a voice call."""
+def _could_take(agent: Agent, queue: str, channel: str = "chat", named: bool = False) -> bool:
+    """Available, serving ``queue`` (or named for the contact), a free ``channel`` slot and not on a voice call."""
     on_call = channel != "voice" and agent.load.get("voice", 0) > 0
-    return agent.status == "available" and queue in agent.queues and agent.free(channel) > 0 and not on_call
+    serves = named or queue in agent.queues
+    return agent.status == "available" and serves and agent.free(channel) > 0 and not on_call
 
 
 @dataclass
@@ -142,11 +144,12 @@ class RouterMachine(RuleBasedStateMachine):
             self.run(self._status(f"a{n}"))
 
     @rule(arrivals=ARRIVALS)
-    def arrive(self, arrivals: list[tuple[int, int]]) -> None:
-        """1-3 contacts arrive, each as (queue index, priority 0-2)."""
-        for queue, priority in arrivals:
+    def arrive(self, arrivals: list[tuple[int, int, str]]) -> None:
+        """1-3 contacts arrive, each as (queue index, priority 0-2, channel): chats, and some calls."""
+        for queue, priority, channel in arrivals:
             self.clock[0] += 1000  # distinct arrival times: within a priority, the order is by arrival alone
-            conv = Conv(f"c{len(self.created)}", self.queues[queue % len(self.queues)], priority, self.clock[0])
+            name, queue_name = f"c{len(self.created)}", self.queues[queue % len(self.queues)]
+            conv = Conv(name, queue_name, priority, self.clock[0], channel=channel)
             self.created.append(conv.id)
             self.ledger.convs[conv.id] = conv
             self.run(self.router.arrive(conv.live()))
@@ -228,10 +231,14 @@ class RouterMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._in("assigned"))
     @rule(data=st.data())
     def transfer(self, data: st.DataObject) -> None:
+        """To a queue, or to a named agent (who alone may take it for a while, from any queue)."""
         conv = self._conv(data, "assigned")
         agent_id, conv.state, conv.agent = conv.agent, "queued", ""
         conv.queue = data.draw(st.sampled_from(self.queues), label="to queue")
-        assert self.run(self.router.transfer(conv.id, agent_id, conv.queue))
+        named = data.draw(st.sampled_from(("", *sorted(self.agents))), label="to agent")
+        conv.reserved_for = named
+        conv.reserved_until_ms = self.clock[0] + int(CONFIG.reserve_named_s * 1000) if named else 0
+        assert self.run(self.router.transfer(conv.id, agent_id, conv.queue, to_agent=named))
 
     @rule()
     def route_waiting(self) -> None:
@@ -243,6 +250,7 @@ class RouterMachine(RuleBasedStateMachine):
         for conversation_id, agent_id in list(self.ledger.open):
             self.ledger.end_offer(conversation_id, agent_id, "withdrawal")
         for conv in self.ledger.convs.values():
+            conv.reserved_for, conv.reserved_until_ms = "", 0  # the record keeps no reservation: anyone may take it
             if conv.state == "offered":
                 conv.state, conv.agent = "queued", ""
         self.run(self._rebuild([f"a{n}" for n in order if f"a{n}" in self.agents]))
@@ -356,10 +364,19 @@ class RouterMachine(RuleBasedStateMachine):
             assert snap.counts[queue] == dict(waiting), queue
 
     def _check_not_stuck(self, snap: Snapshot) -> None:
-        """3: after the sweep no contact waits beside an agent who could take it now."""
+        """3: after the sweep no contact waits beside an agent who could take it now (while it is reserved for
+        a named agent, beside that agent: they may take it from any queue)."""
         for queue, ids in snap.queues.items():
             for cid in ids:
-                free = [a.id for a in snap.agents.values() if a.id not in snap.skips[cid] and _could_take(a, queue)]
+                conv = self.ledger.convs[cid]
+                named = conv.reserved_for if self.clock[0] < conv.reserved_until_ms else ""
+                free = [
+                    a.id
+                    for a in snap.agents.values()
+                    if a.id not in snap.skips[cid]
+                    and (a.id == named or not named)
+                    and _could_take(a, queue, conv.channel, named=a.id == named)
+                ]
                 assert not free, f"{cid} waits in {queue} while {free} could take it"
 
 
