@@ -2,6 +2,7 @@
 
 import { byId, el, isBusy, fetchQueues } from '/static/dom.js';
 import { createSession, busy } from './session.js';
+import { citizenKey, forgetKey, storedKey } from './remember.js';
 
 /** Every UI string, in English and Welsh. Values may use {placeholders} or be functions of vars. */
 const STRINGS = {
@@ -22,6 +23,8 @@ const STRINGS = {
     queuesLoading: 'Loading topics…',
     queuesUnavailable: 'Sorry, online chat is not available at the moment. Try again later.',
     languageLabel: 'Language for your chat',
+    rememberLabel: 'Remember this device, so that if you chat with us again we try to connect you with the same adviser',
+    rememberHint: 'This keeps a random code in this browser only. Untick the box to forget it.',
     privacy: 'Do not share passwords or bank details in this chat.',
     startButton: 'Start chat',
     starting: 'Starting…',
@@ -73,6 +76,8 @@ const STRINGS = {
     queuesLoading: 'Wrthi’n llwytho pynciau…',
     queuesUnavailable: 'Mae’n ddrwg gennym, nid yw sgwrsio ar-lein ar gael ar hyn o bryd. Rhowch gynnig arall arni yn nes ymlaen.',
     languageLabel: 'Iaith eich sgwrs',
+    rememberLabel: 'Cofio’r ddyfais hon, er mwyn i ni geisio eich cysylltu â’r un ymgynghorydd os byddwch yn sgwrsio â ni eto',
+    rememberHint: 'Mae hyn yn cadw cod ar hap yn y porwr hwn yn unig. Dad-diciwch y blwch i’w anghofio.',
     privacy: 'Peidiwch â rhannu cyfrineiriau na manylion banc yn y sgwrs hon.',
     startButton: 'Dechrau sgwrs',
     starting: 'Wrthi’n dechrau…',
@@ -149,6 +154,7 @@ function init() {
   const wanted = storage.get(LANG_KEY) || params.get('lang') || document.documentElement.lang;
   state.lang = wanted && wanted.startsWith('cy') ? 'cy' : 'en';
   byId('language').value = state.lang;
+  byId('remember').checked = Boolean(storedKey()); // they chose it last time
   bindEvents();
   session.restore();
   applyLanguage();
@@ -158,6 +164,7 @@ function init() {
 function bindEvents() {
   byId('language-toggle').addEventListener('click', toggleLanguage);
   byId('start-form').addEventListener('submit', onStartSubmit);
+  byId('remember').addEventListener('change', (event) => { if (!event.target.checked) forgetKey(); });
   byId('message-form').addEventListener('submit', (event) => { event.preventDefault(); session.sendMessage(); });
   byId('message-input').addEventListener('keydown', (event) => {
     if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
@@ -233,7 +240,10 @@ function onStartSubmit(event) {
   }
   showError('');
   busy(button, 'starting', t);
-  session.start({ type: 'chat.start', queue, name, language: byId('language').value });
+  const frame = { type: 'chat.start', queue, name, language: byId('language').value };
+  const key = citizenKey(byId('remember').checked);
+  if (key) frame.citizen_key = key;
+  session.start(frame);
 }
 
 function setFieldError(field, key) {
