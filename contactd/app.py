@@ -38,7 +38,7 @@ from contactd.settings import Settings
 from contactd.staff import Staff
 from contactd.store import Store
 from contactd.tasks import TaskSet
-from contactd.web import http
+from contactd.web import admin, http
 from contactd.web.agent_ws import agent_socket
 from contactd.web.board_ws import board_socket
 from contactd.web.security import SecurityHeaders
@@ -94,8 +94,12 @@ def routes() -> list[BaseRoute]:
         Route("/api/me", http.me),
         Route("/api/queues", http.queues),
         Route("/api/agents", http.agents),
-        Route("/api/agents/{id}/skills", http.agent_skills, methods=["PUT"]),
-        Route("/api/queues/{name}", http.queue_settings, methods=["PATCH"]),
+        Route("/api/agents/{id}/skills", admin.agent_skills, methods=["PUT"]),
+        Route("/api/agents/{id}/routing", admin.agent_routing, methods=["GET"]),
+        Route("/api/agents/{id}/routing", admin.set_agent_routing, methods=["PUT"]),
+        Route("/api/queues/{name}", admin.queue_settings, methods=["PATCH"]),
+        Route("/api/queues/{name}/hours", admin.queue_hours, methods=["GET"]),
+        Route("/api/holidays", admin.holidays, methods=["POST"]),
         Route("/api/conversations/{id}", http.conversation),
         Route("/api/conversations/{id}/routing", http.routing),
         WebSocketRoute("/ws/chat", chat_socket),

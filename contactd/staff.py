@@ -1,4 +1,5 @@
-"""Staff in PostgreSQL: users, their sessions, and the skills that decide which queues they serve."""
+"""Staff in PostgreSQL: users, their sessions, and the routing settings (skills, capacity, queue order) that decide
+what they are offered."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ import asyncpg
 
 from contactd.store import token_hash
 from router import model as routing_model
+from router.model import CHANNELS
 
 SESSION_TTL = timedelta(hours=12)
+MAX_CAPACITY = 50
+"""Most contacts at once on one channel (the agent_capacity CHECK)."""
+MAX_QUEUE_ORDER = 100
+"""Most queues an adviser's routing profile may rank (the agent_queue_rank CHECK)."""
+ROUTING_KEYS = ("capacity", "voice_exclusive", "queue_order")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,77 @@ class Profile:
         return routing_model.Profile(
             tuple(self.queues), {**default_capacity, **self.capacity}, self.levels, self.voice_exclusive, self.short_of
         )
+
+
+@dataclass(frozen=True)
+class RoutingChange:
+    """A change to an adviser's routing settings; None leaves that setting as it is."""
+
+    capacity: Mapping[str, int | None] | None = None
+    """Channel -> most contacts at once (0-50); None for a channel removes its override (the default applies)."""
+    voice_exclusive: bool | None = None
+    """While on a voice call, no other work."""
+    queue_order: tuple[str, ...] | None = None
+    """Replaces their queue ranks, first first (rank 1); empty clears them."""
+
+    @classmethod
+    def parse(cls, body: Any) -> RoutingChange:
+        """From ``{"capacity", "voice_exclusive", "queue_order"}`` (any of them); ValueError says what is wrong.
+
+        Queue names are checked for form here; whether they name active queues is the caller's to check."""
+        if not isinstance(body, dict) or not set(body) & set(ROUTING_KEYS):
+            raise ValueError(
+                'Send {"capacity": {"chat": 2, ...}, "voice_exclusive": false, "queue_order": ["general", ...]},'
+                " any of them."
+            )
+        if unknown := sorted(set(body) - set(ROUTING_KEYS)):
+            raise ValueError(f"Unknown field {_names(unknown)}: send capacity, voice_exclusive or queue_order.")
+        exclusive = body.get("voice_exclusive")
+        if "voice_exclusive" in body and not isinstance(exclusive, bool):
+            raise ValueError("voice_exclusive must be true or false.")
+        return cls(
+            capacity=parse_capacity(body["capacity"]) if "capacity" in body else None,
+            voice_exclusive=exclusive,
+            queue_order=parse_queue_order(body["queue_order"]) if "queue_order" in body else None,
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The settings changed, as the API takes them."""
+        out: dict[str, Any] = {}
+        if self.capacity is not None:
+            out["capacity"] = dict(self.capacity)
+        if self.voice_exclusive is not None:
+            out["voice_exclusive"] = self.voice_exclusive
+        if self.queue_order is not None:
+            out["queue_order"] = list(self.queue_order)
+        return out
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(repr(n[:40]) for n in names[:10])
+
+
+def parse_capacity(value: Any) -> dict[str, int | None]:
+    """Per-channel capacities ``{"chat": 0-50 or null, ...}``; ValueError says what is wrong."""
+    if not isinstance(value, dict):
+        raise ValueError('capacity: send {"<channel>": <0-50, or null for the default>, ...}.')
+    if unknown := sorted(set(value) - set(CHANNELS)):
+        raise ValueError(f"capacity: no channel {_names(unknown)}; channels are {', '.join(CHANNELS)}.")
+    for channel, n in value.items():
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_CAPACITY):
+            raise ValueError(f"capacity: {channel} must be a whole number from 0 to {MAX_CAPACITY}, or null.")
+    return dict(value)
+
+
+def parse_queue_order(value: Any) -> tuple[str, ...]:
+    """Queue names, first first, none twice, at most 100; ValueError says what is wrong."""
+    if not isinstance(value, list) or not all(isinstance(q, str) and 0 < len(q) <= 100 for q in value):
+        raise ValueError("queue_order: send a list of queue names, first first.")
+    if len(value) > MAX_QUEUE_ORDER:
+        raise ValueError(f"queue_order: at most {MAX_QUEUE_ORDER} queues.")
+    if twice := sorted({q for n, q in enumerate(value) if q in value[:n]}):
+        raise ValueError(f"queue_order: {_names(twice)} listed more than once.")
+    return tuple(value)
 
 
 class Staff:
@@ -149,6 +227,51 @@ class Staff:
             capacity={r["channel"]: r["capacity"] for r in caps},
             voice_exclusive=exclusive is not False,
         )
+
+    async def queue_order(self, user_id: int) -> list[str]:
+        """The active queues an adviser's routing profile ranks, first first (as set, served or not)."""
+        rows = await self.pool.fetch(
+            "SELECT q.name FROM agent_queue_rank r JOIN queues q ON q.id = r.queue_id"
+            " WHERE r.user_id = $1 AND q.tenant_id = $2 AND q.active ORDER BY r.rank, q.name",
+            user_id,
+            self.tenant,
+        )
+        return [r["name"] for r in rows]
+
+    async def set_routing(self, user_id: int, change: RoutingChange) -> None:
+        """Apply ``change`` to an adviser's routing settings, all or nothing (queue names not naming an
+        active queue are left out of the ranks: the caller checks them first)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            for channel, capacity in (change.capacity or {}).items():
+                if capacity is None:
+                    await conn.execute(
+                        "DELETE FROM agent_capacity WHERE user_id = $1 AND channel = $2", user_id, channel
+                    )
+                else:
+                    await conn.execute(
+                        "INSERT INTO agent_capacity (user_id, channel, capacity) VALUES ($1, $2, $3)"
+                        " ON CONFLICT (user_id, channel) DO UPDATE SET capacity = EXCLUDED.capacity",
+                        user_id,
+                        channel,
+                        capacity,
+                    )
+            if change.voice_exclusive is not None:
+                await conn.execute(
+                    "UPDATE users SET voice_exclusive = $3 WHERE tenant_id = $1 AND id = $2",
+                    self.tenant,
+                    user_id,
+                    change.voice_exclusive,
+                )
+            if change.queue_order is not None:
+                await conn.execute("DELETE FROM agent_queue_rank WHERE user_id = $1", user_id)
+                await conn.execute(
+                    "INSERT INTO agent_queue_rank (user_id, queue_id, rank)"
+                    " SELECT $1, q.id, o.rank FROM unnest($3::text[]) WITH ORDINALITY AS o (name, rank)"
+                    " JOIN queues q ON q.tenant_id = $2 AND q.name = o.name AND q.active",
+                    user_id,
+                    self.tenant,
+                    list(change.queue_order),
+                )
 
     async def set_skills(self, user_id: int, skills: Mapping[str, int]) -> None:
         """Replace an agent's skills (name -> level 1-5); unknown skill names are created."""

@@ -1,4 +1,4 @@
-"""The JSON API and the operational endpoints."""
+"""The JSON API and the operational endpoints (the admin API for routing settings: ``admin``)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,9 @@ from contactd.auth import COOKIE, authenticate, current_user, set_session_cookie
 from contactd.console_protocol import DISPOSITIONS
 from contactd.errors import NotFound
 from contactd.metrics import CONTENT_TYPE_LATEST
-from contactd.queue_settings import PreviousAgent
 from contactd.receipts import routing_report
 from contactd.store import Conversation
 from contactd.web.openapi import OPENAPI
-from router.escalation import parse_steps
-from router.policy import STRATEGIES
 
 
 def services(request: Request) -> Any:
@@ -115,82 +112,6 @@ async def agents(request: Request) -> Response:
     return JSONResponse(
         {"agents": [{"id": p["id"], "name": p["display_name"], "status": live[str(p["id"])][1]} for p in people]}
     )
-
-
-async def _admin(request: Request) -> Response | None:
-    """None if the caller is a signed-in admin, else the response that refuses them."""
-    user = await current_user(request, services(request).staff)
-    if user is None:
-        return error(401, "Not signed in.")
-    return None if user.role == "admin" else error(403, "Only an admin may change this.")
-
-
-async def _json_object(request: Request) -> dict[str, Any] | None:
-    try:
-        body = await request.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-async def agent_skills(request: Request) -> Response:
-    """Replace an adviser's skills (admin): ``{"skills": {"benefits": 3, ...}}``; their next offer uses them."""
-    svc = services(request)
-    if (refused := await _admin(request)) is not None:
-        return refused
-    body = await _json_object(request)
-    skills = body.get("skills") if body else None
-    if not isinstance(skills, dict) or not all(
-        isinstance(k, str) and 0 < len(k) <= 40 and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 5
-        for k, v in skills.items()
-    ):
-        return error(400, 'Send {"skills": {"<skill>": <level 1-5>, ...}}.')
-    try:
-        agent = await svc.staff.user_by_id(int(request.path_params["id"]))
-    except ValueError:
-        agent = None
-    if agent is None or agent.role != "agent":
-        return error(404, "No such adviser.")
-    await svc.staff.set_skills(agent.id, skills)
-    await svc.store.event("agent.skills", agent_id=agent.id, data={"skills": skills})
-    await svc.agents.refresh_profile(agent)
-    return JSONResponse({"skills": skills})
-
-
-async def queue_settings(request: Request) -> Response:
-    """Change how a queue routes (admin): ``{"strategy": "round-robin", "escalation": [steps],
-    "previous_agent": {"days": 7, "wait_s": 30}}``, any of them; nothing changes unless all are valid."""
-    svc = services(request)
-    if (refused := await _admin(request)) is not None:
-        return refused
-    body = await _json_object(request) or {}
-    strategy, steps, previous = body.get("strategy"), body.get("escalation"), body.get("previous_agent")
-    if strategy is None and steps is None and previous is None:
-        return error(400, "Send a strategy, escalation steps, a previous_agent rule, or any of them.")
-    if strategy is not None and strategy not in STRATEGIES:
-        return error(400, f"strategy must be one of {', '.join(STRATEGIES)}.")
-    try:
-        parse_steps(steps if isinstance(steps, list) else [] if steps is None else [steps])
-    except (ValueError, AttributeError) as e:
-        return error(400, f"escalation: {e}")
-    try:
-        rule = PreviousAgent.parse(previous) if previous is not None else None
-    except ValueError as e:
-        return error(400, f"previous_agent: {e}")
-    name = request.path_params["name"]
-    found = await svc.queue_settings.set_queue_strategy(name, strategy) if strategy else True
-    if found and steps is not None:
-        found = await svc.queue_settings.set_queue_escalation(name, steps)
-    if found and rule is not None:
-        found = await svc.queue_settings.set_previous_agent(name, rule)
-        previous = {"days": rule.days, "wait_s": rule.wait_s}
-    if not found:
-        return error(404, "No such queue.")
-    pairs = (("strategy", strategy), ("escalation", steps), ("previous_agent", previous))
-    changes = {k: v for k, v in pairs if v is not None}
-    await svc.store.event("queue.settings", data={"queue": name, **changes})
-    await svc.hub.publish(svc.keys.changed(), {"queue": name, "config": True})
-    return JSONResponse({"name": name, **changes})
 
 
 async def queues(request: Request) -> Response:

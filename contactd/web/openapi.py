@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contactd import __version__
+from contactd.web.openapi_admin import ADMIN_PATHS, ROUTING_PROFILE
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -31,6 +32,7 @@ MESSAGE = {
     },
 }
 
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -40,7 +42,7 @@ OPENAPI: dict[str, Any] = {
     },
     "components": {
         "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "contactd_session"}},
-        "schemas": {"Error": ERROR, "User": USER, "Message": MESSAGE},
+        "schemas": {"Error": ERROR, "User": USER, "Message": MESSAGE, "RoutingProfile": ROUTING_PROFILE},
     },
     "paths": {
         "/healthz": {"get": {"summary": "The process runs", "responses": {"200": {"description": "Alive"}}}},
@@ -241,5 +243,6 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        **ADMIN_PATHS,
     },
 }
