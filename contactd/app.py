@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from aiortc import RTCConfiguration
 from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,9 +24,12 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from channels.chat.endpoint import Citizens, chat_socket
+from channels.voice import webhooks
+from channels.voice.media import Lines, media_socket
 from contactd.agents import Agents
 from contactd.auth import Passwords
 from contactd.board import Board
+from contactd.calls import CallRecords
 from contactd.conversations import Conversations
 from contactd.eventlog import EventLog
 from contactd.hub import Hub
@@ -69,6 +73,8 @@ class Services:
     metrics: Metrics
     passwords: Passwords
     queue_settings: QueueSettings
+    calls: CallRecords
+    lines: Lines
     queue_names: list[str] = field(default_factory=list)
     config_changed: bool = False
 
@@ -105,6 +111,9 @@ def routes() -> list[BaseRoute]:
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),
         WebSocketRoute("/ws/board", board_socket),
+        Route("/twilio/voice", webhooks.voice, methods=["POST"]),
+        Route("/twilio/voice/status", webhooks.status, methods=["POST"]),
+        WebSocketRoute("/twilio/media", media_socket),
         Route("/", lambda request: RedirectResponse("/chat/")),
         Mount("/console", StaticFiles(directory=assets / "console", html=True)),
         Mount("/board", StaticFiles(directory=assets / "board", html=True)),
@@ -158,8 +167,11 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
         metrics=metrics,
         passwords=Passwords(),
         queue_settings=QueueSettings(pool, settings.tenant),
+        calls=CallRecords(pool, settings.tenant),
+        lines=Lines(None, RTCConfiguration()),
     )
     svc.citizens.svc = svc
+    svc.lines.svc = svc
     return svc
 
 
@@ -289,6 +301,7 @@ def create_app(settings: Settings) -> Starlette:
             stack.push_async_callback(bounded, "periodic jobs", periodic.stop)
             stack.push_async_callback(bounded, "agent timers", svc.agents.stop)
             stack.push_async_callback(bounded, "citizen timers", svc.citizens.stop)
+            stack.push_async_callback(bounded, "calls", svc.lines.stop)
             log.info("contactd ready", extra={"node": settings.node_id})
             yield
 

@@ -32,6 +32,10 @@ AGENT_FRAMES: dict[str, Schema] = {
         "disposition": Field(str, max_len=40, min_len=1),
         "notes": Field(str, required=False, max_len=2000),
     },
+    "rtc.offer": {"conversation_id": CONVERSATION, "sdp": Field(str, max_len=20_000, min_len=10)},
+    "call.hold": {"conversation_id": CONVERSATION},
+    "call.resume": {"conversation_id": CONVERSATION},
+    "call.hangup": {"conversation_id": CONVERSATION},
     "ping": {},
 }
 

@@ -8,6 +8,7 @@ service; frames go out through the hub to whichever node holds the peer.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import secrets
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 from channels.chat import protocol as chat
 from contactd.agents import Agents
-from contactd.errors import Conflict, Forbidden, NotFound
+from contactd.errors import Conflict, Forbidden, NotFound, Unavailable
 from contactd.hub import Frame, Hub
 from contactd.metrics import Metrics
 from contactd.queue_settings import PreviousAgent
@@ -242,10 +243,22 @@ class Conversations:
         }
         if conv.state == "wrapup":
             frame["state"] = "wrapup"
+        if conv.channel == "voice":
+            frame["call"] = {"state": "ringing" if conv.state == "assigned" else "ended", "ice_servers": []}
         transferred = await self.store.last_transfer(conv.id)
         if transferred:
             frame["transferred"] = transferred
         return frame
+
+    async def call_signal(self, user: User, conversation_id: str, frame: Frame) -> None:
+        """The adviser's call signalling, to the node holding the call's media (wherever that is)."""
+        live = await self.assigned_live(user, conversation_id, ("assigned",))
+        if live.channel != "voice":
+            raise Forbidden("That conversation is not a call.")
+        channel = self.keys.to_citizen(conversation_id)
+        heard = await self.hub.redis.publish(channel, json.dumps({**frame, "agent_id": str(user.id)}))
+        if not heard:
+            raise Unavailable("The call's line is not answering; it may have just ended.")
 
     async def reject(self, user: User, conversation_id: str) -> None:
         if not await self.router.reject(conversation_id, str(user.id)):

@@ -65,6 +65,10 @@ class AgentSession:
             "conversation.end": lambda: conv.agent_end(user, cid),
             "wrapup.done": lambda: self.wrapup(cid, f),
             "transfer": lambda: self.transfer(cid, f),
+            "rtc.offer": lambda: conv.call_signal(user, cid, {"type": "rtc.offer", "sdp": f["sdp"]}),
+            "call.hold": lambda: conv.call_signal(user, cid, {"type": "call.hold"}),
+            "call.resume": lambda: conv.call_signal(user, cid, {"type": "call.resume"}),
+            "call.hangup": lambda: conv.agent_end(user, cid),
             "ping": self.pong,
         }
         await actions[kind]()

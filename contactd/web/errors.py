@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from contactd.errors import Conflict, ContactdError, Forbidden, NotFound
+from contactd.errors import Conflict, ContactdError, Forbidden, NotFound, Unavailable
 
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
-CODES = {NotFound: "not_found", Forbidden: "not_yours", Conflict: "conflict"}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Unavailable: 503}
+CODES = {NotFound: "not_found", Forbidden: "not_yours", Conflict: "conflict", Unavailable: "unavailable"}
 
 
 def status_of(error: ContactdError) -> int:

@@ -1,0 +1,151 @@
+"""One phone call held on this node: the citizen's leg (a Twilio media stream) bridged to the adviser's
+WebRTC leg (aiortc), with hold audio while the caller waits or is held.
+
+Citizen → adviser: μ-law 8 kHz from Twilio, decoded, handed to aiortc as 20 ms frames (its Opus
+encoder resamples to 48 kHz). Adviser → citizen: aiortc's decoded Opus (48 kHz), resampled to 8 kHz
+mono, μ-law encoded, sent to Twilio every 20 ms by one paced loop, which plays hold audio instead
+while nobody is connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import av
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Mulaw, hold_pattern, pcm_frame
+from contactd.tasks import TaskSet
+
+log = logging.getLogger("channels.voice")
+FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+MAX_BUFFER = 320 * 10  # 200 ms of the adviser's audio: more is dropped, so the delay cannot grow
+HOLD = hold_pattern()
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class CitizenTrack(MediaStreamTrack):
+    """What the adviser hears: the caller's audio as it arrives (silence while on hold or when none comes)."""
+
+    kind = "audio"
+
+    def __init__(self, leg: CallLeg) -> None:
+        super().__init__()
+        self.leg = leg
+        self.pts = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        try:
+            pcm = await asyncio.wait_for(self.leg.heard.get(), 0.1)
+        except TimeoutError:
+            pcm = SILENCE
+        frame = pcm_frame(SILENCE if self.leg.state == "held" else pcm, self.pts)
+        self.pts += FRAME_SAMPLES
+        return frame
+
+
+class CallLeg:
+    """The call's state on the node holding its media stream: queued, ringing, connected, held or ended."""
+
+    def __init__(self, conversation_id: str, stream_sid: str, send: Send, ice: RTCConfiguration) -> None:
+        self.conversation_id = conversation_id
+        self.stream_sid = stream_sid
+        self.send = send
+        """Sends one Media Streams message to Twilio."""
+        self.ice = ice
+        self.state = "queued"
+        self.agent_id = ""
+        self.heard: asyncio.Queue[bytes] = asyncio.Queue(maxsize=50)
+        self.spoken = bytearray()
+        self.mulaw = Mulaw()
+        self.pc: RTCPeerConnection | None = None
+        self.tasks = TaskSet()
+
+    def start(self) -> None:
+        self.tasks.spawn(self._play())
+
+    def citizen_audio(self, payload: str) -> None:
+        """A Twilio ``media`` payload: kept for the adviser once one is connected."""
+        if self.pc is None:
+            return
+        pcm = self.mulaw.decode(base64.b64decode(payload))
+        if self.heard.full():
+            self.heard.get_nowait()  # the adviser's side fell behind: drop the oldest, keep the delay short
+        self.heard.put_nowait(pcm)
+
+    async def answer(self, agent_id: str, sdp: str) -> str:
+        """Answer the adviser's WebRTC offer (a second offer replaces the first peer); the answer's SDP."""
+        await self._close_peer()
+        self.agent_id = agent_id
+        pc = self.pc = RTCPeerConnection(self.ice)
+        pc.addTrack(CitizenTrack(self))
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio":
+                self.tasks.spawn(self._listen(track))
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        self.state = "connected"
+        return pc.localDescription.sdp
+
+    def hold(self, held: bool) -> None:
+        if self.state in ("connected", "held"):
+            self.state = "held" if held else "connected"
+
+    async def back_to_queue(self) -> None:
+        """Transferred: the adviser's leg closes and the caller hears hold audio until the next one."""
+        await self._close_peer()
+        self.state, self.agent_id = "queued", ""
+
+    async def close(self) -> None:
+        self.state = "ended"
+        await self._close_peer()
+        await self.tasks.stop()
+
+    async def _close_peer(self) -> None:
+        pc, self.pc = self.pc, None
+        if pc is not None:
+            await pc.close()
+        self.spoken.clear()
+
+    async def _listen(self, track: MediaStreamTrack) -> None:
+        """The adviser's audio, resampled to 8 kHz mono for the caller."""
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                if self.state != "connected":
+                    continue
+                for out in resampler.resample(frame):  # type: ignore[arg-type]
+                    self.spoken += bytes(out.planes[0])[: out.samples * 2]
+                if len(self.spoken) > MAX_BUFFER:
+                    del self.spoken[: len(self.spoken) - MAX_BUFFER]
+
+    async def _play(self) -> None:
+        """Every 20 ms, one frame to the caller: the adviser's voice, hold audio, or silence."""
+        loop = asyncio.get_running_loop()
+        due, n = loop.time(), 0
+        while self.state != "ended":
+            if self.state == "connected":
+                chunk = bytes(self.spoken[:320]) if len(self.spoken) >= 320 else SILENCE
+                del self.spoken[: len(chunk) if chunk is not SILENCE else 0]
+            else:
+                chunk, n = HOLD[n % len(HOLD)], n + 1
+            payload = base64.b64encode(self.mulaw.encode(chunk)).decode()
+            try:
+                await self.send({"event": "media", "streamSid": self.stream_sid, "media": {"payload": payload}})
+            except Exception:
+                return  # the stream has gone; the socket's handler ends the call
+            due += FRAME_S
+            await asyncio.sleep(max(0.0, due - loop.time()))

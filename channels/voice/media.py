@@ -1,0 +1,155 @@
+"""``WS /twilio/media``: a call's audio (Twilio Media Streams), and the calls this node holds.
+
+A stream is accepted only with a valid signature on the upgrade and a ``start`` whose conversation
+id is one we issued for that CallSid, in the menu. It then joins its queue; the adviser's signalling
+reaches this node through the conversation's citizen channel, from whichever node their console is on.
+https://www.twilio.com/docs/voice/media-streams/websocket-messages
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCConfiguration
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from channels.voice import signature
+from channels.voice.leg import CallLeg
+from contactd.tasks import TaskSet
+
+log = logging.getLogger("channels.voice")
+
+
+class Lines:
+    """The calls whose media stream this node holds."""
+
+    def __init__(self, svc: Any, ice: RTCConfiguration) -> None:
+        self.svc = svc
+        self.ice = ice
+        self.legs: dict[str, CallLeg] = {}
+        self.sockets: dict[str, WebSocket] = {}
+        self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self.tasks = TaskSet()
+
+    async def start(self, ws: WebSocket, start: dict[str, Any]) -> CallLeg | None:
+        """A stream started: check it is ours, listen for its signalling, queue the call. None if not ours."""
+        svc, cid = self.svc, str((start.get("customParameters") or {}).get("conversation_id", ""))
+        conv = await svc.calls.by_call_sid(str(start.get("callSid", "")))
+        if conv is None or conv.id != cid or conv.state != "arriving":
+            log.warning("media stream refused: not a call in the menu", extra={"conversation_id": cid})
+            return None
+
+        async def send(msg: dict[str, Any]) -> None:
+            await ws.send_text(json.dumps(msg, separators=(",", ":")))
+
+        leg = self.legs[cid] = CallLeg(cid, str(start.get("streamSid", "")), send, self.ice)
+        self.sockets[cid] = ws
+
+        def handle(frame: dict[str, Any]) -> None:
+            self.tasks.spawn(self.signal(leg, frame))
+
+        self.handlers[cid] = handle
+        await svc.hub.subscribe(svc.keys.to_citizen(cid), handle)
+        leg.start()
+        if await svc.calls.start(cid):
+            await svc.conversations.enqueue(await svc.store.conversation(cid))
+            await svc.conversations.dispatch(cid)
+        return leg
+
+    async def signal(self, leg: CallLeg, frame: dict[str, Any]) -> None:
+        """A frame for the caller's side: the adviser's signalling, or what the conversation did."""
+        kind, agent = frame.get("type"), str(frame.get("agent_id", ""))
+        if kind == "rtc.offer":
+            await self._answer(leg, agent, str(frame.get("sdp", "")))
+        elif kind in ("call.hold", "call.resume"):
+            leg.hold(kind == "call.hold")
+            await self._tell(agent, {"type": "call.state", "conversation_id": leg.conversation_id, "state": leg.state})
+        elif kind == "chat.transferred":
+            await leg.back_to_queue()
+        elif kind == "chat.ended" and frame.get("by") == "agent":
+            leg.state = "ended"  # closing the stream ends <Connect>; with no TwiML after it, the call ends
+            ws = self.sockets.get(leg.conversation_id)
+            if ws is not None:
+                await ws.close()
+
+    async def _answer(self, leg: CallLeg, agent_id: str, sdp: str) -> None:
+        cid = leg.conversation_id
+        try:
+            answer = await leg.answer(agent_id, sdp)
+        except Exception as e:  # aiortc raises ValueError and others for an SDP it cannot use
+            log.info("adviser's SDP refused: %s", e, extra={"conversation_id": cid})
+            await self._tell(
+                agent_id, {"type": "error", "code": "bad_value", "message": "That is not an SDP offer with audio."}
+            )
+            return
+        await self._tell(agent_id, {"type": "rtc.answer", "conversation_id": cid, "sdp": answer})
+        await self._tell(agent_id, {"type": "call.state", "conversation_id": cid, "state": "connected"})
+
+    async def _tell(self, agent_id: str, frame: dict[str, Any]) -> None:
+        if agent_id:
+            await self.svc.hub.publish(self.svc.keys.to_agent(agent_id), frame)
+
+    async def dtmf(self, leg: CallLeg, digit: str) -> None:
+        live = await self.svc.router_store.conversation(leg.conversation_id)
+        if live is not None and live.state == "assigned" and digit in "0123456789*#" and len(digit) == 1:
+            await self._tell(
+                live.agent_id, {"type": "call.dtmf", "conversation_id": leg.conversation_id, "digit": digit}
+            )
+
+    async def finish(self, leg: CallLeg) -> None:
+        """The stream ended: a caller who hung up has left (abandoned while waiting, ended while talking)."""
+        svc, cid = self.svc, leg.conversation_id
+        by_agent = leg.state == "ended"
+        self.legs.pop(cid, None)
+        self.sockets.pop(cid, None)
+        handler = self.handlers.pop(cid, None)
+        if handler is not None:
+            await svc.hub.unsubscribe(svc.keys.to_citizen(cid), handler)
+        await leg.close()
+        if not by_agent:
+            await svc.conversations.citizen_left(cid)
+            live = await svc.router_store.conversation(cid)
+            if live is not None and live.agent_id:
+                await self._tell(
+                    live.agent_id, {"type": "call.state", "conversation_id": cid, "state": "ended", "by": "citizen"}
+                )
+
+    async def stop(self) -> None:
+        for leg in list(self.legs.values()):
+            await leg.close()
+        await self.tasks.stop()
+
+
+async def media_socket(ws: WebSocket) -> None:
+    """Twilio's media stream for one call."""
+    svc = ws.app.state.services
+    url = signature.signed_url(svc.settings.public_url, "/twilio/media", websocket=True)
+    if not signature.valid(svc.settings.twilio_auth_token, url, {}, ws.headers.get(signature.HEADER)):
+        await ws.close(code=1008)  # before accepting: the upgrade is refused with HTTP 403
+        return
+    await ws.accept()
+    lines: Lines = svc.lines
+    leg: CallLeg | None = None
+    try:
+        while True:
+            msg = json.loads(await ws.receive_text())
+            event = msg.get("event")
+            if event == "start" and leg is None:
+                leg = await lines.start(ws, msg.get("start") or {})
+                if leg is None:
+                    await ws.close(code=1008, reason="unknown call")
+                    return
+            elif event == "media" and leg is not None:
+                leg.citizen_audio(str((msg.get("media") or {}).get("payload", "")))
+            elif event == "dtmf" and leg is not None:
+                await lines.dtmf(leg, str((msg.get("dtmf") or {}).get("digit", "")))
+            elif event == "stop":
+                break
+    except (WebSocketDisconnect, RuntimeError, ValueError, KeyError):
+        pass  # the stream closed (by Twilio, or by us when the adviser hung up), or sent what is not JSON
+    finally:
+        if leg is not None:
+            await lines.finish(leg)

@@ -1,0 +1,75 @@
+"""The phone menu as TwiML (pure: values in, documents out), in English and Welsh.
+
+https://www.twilio.com/docs/voice/twiml: <Gather> collects a key press and posts it to ``action``;
+with no key press the <Redirect> after it posts without ``Digits``; <Connect><Stream> hands the
+call's audio to our WebSocket, with the conversation id as a <Parameter>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from twilio.twiml.voice_response import Connect, Gather, Stream, VoiceResponse
+
+SAY = {"en": "en-GB", "cy": "cy-GB"}
+WORDS = {
+    "en": {
+        "topic": "For {name}, press {digit}.",
+        "hold": "Thank you. Please hold while we connect you to an adviser.",
+        "sorry": "Sorry, we could not take your call just now. Please try again later.",
+    },
+    "cy": {
+        "topic": "Ar gyfer {name}, pwyswch {digit}.",
+        "hold": "Diolch. Arhoswch tra byddwn yn eich cysylltu ag ymgynghorydd.",
+        "sorry": "Mae'n ddrwg gennym, ni allem gymryd eich galwad ar hyn o bryd. Ceisiwch eto yn nes ymlaen.",
+    },
+}
+
+
+def welcome(action: str) -> str:
+    """The greeting and the choice of language (1 English, 2 Welsh); no key press means English."""
+    r = VoiceResponse()
+    g = Gather(num_digits=1, action=action, method="POST", timeout=5)
+    g.say("Thank you for calling. For English, press 1.", language=SAY["en"])
+    g.say("Diolch am ffonio. Am Gymraeg, pwyswch 2.", language=SAY["cy"])
+    r.append(g)
+    r.redirect(action, method="POST")
+    return str(r)
+
+
+def topics(action: str, language: str, names: Sequence[str]) -> str:
+    """The choice of topic: the n-th of ``names`` (display names, in the caller's language) is key n."""
+    r = VoiceResponse()
+    g = Gather(num_digits=1, action=action, method="POST", timeout=5)
+    for digit, name in enumerate(names[:9], start=1):
+        g.say(WORDS[language]["topic"].format(name=name, digit=digit), language=SAY[language])
+    r.append(g)
+    r.redirect(action, method="POST")
+    return str(r)
+
+
+def connect(stream_url: str, conversation_id: str, language: str) -> str:
+    """Hand the call's audio to our media stream endpoint, which queues it and plays hold audio."""
+    r = VoiceResponse()
+    r.say(WORDS[language]["hold"], language=SAY[language])
+    c = Connect()
+    s = Stream(url=stream_url)
+    s.parameter(name="conversation_id", value=conversation_id)
+    c.append(s)
+    r.append(c)
+    return str(r)
+
+
+def closed(message: str, language: str) -> str:
+    """Outside opening hours: say so (``message`` names when the line opens), then end the call."""
+    r = VoiceResponse()
+    r.say(message, language=SAY[language])
+    r.hangup()
+    return str(r)
+
+
+def sorry(language: str) -> str:
+    r = VoiceResponse()
+    r.say(WORDS[language]["sorry"], language=SAY[language])
+    r.hangup()
+    return str(r)

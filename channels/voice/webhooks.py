@@ -1,0 +1,92 @@
+"""``POST /twilio/voice`` (the phone menu) and ``POST /twilio/voice/status`` (how the call ended).
+
+The menu is one path in three steps (``?step=``): the greeting and language, then the topic, then
+the hand-over to the media stream. Every request is checked against Twilio's signature first.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from channels.voice import signature, twiml
+
+log = logging.getLogger("channels.voice")
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
+
+
+def _svc(request: Request) -> Any:
+    return request.app.state.services
+
+
+def _xml(body: str) -> Response:
+    return Response(body, media_type="application/xml")
+
+
+async def _signed_form(request: Request) -> dict[str, str] | None:
+    """The posted form if Twilio signed this request, else None."""
+    svc = _svc(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    url = signature.signed_url(svc.settings.public_url, request.url.path, request.url.query)
+    ok = signature.valid(svc.settings.twilio_auth_token, url, form, request.headers.get(signature.HEADER))
+    return form if ok else None
+
+
+async def voice(request: Request) -> Response:
+    """Twilio's incoming-call webhook and the menu's steps: TwiML for what the caller hears next."""
+    form = await _signed_form(request)
+    if form is None:
+        return Response("Forbidden: this request is not signed by Twilio.", status_code=403)
+    call_sid = form.get("CallSid", "")
+    if not CALL_SID.fullmatch(call_sid):
+        return Response("A CallSid is required.", status_code=400)
+    svc, step = _svc(request), request.query_params.get("step", "")
+    action = signature.signed_url(svc.settings.public_url, "/twilio/voice")
+    if step == "":
+        await svc.calls.ring(call_sid, form.get("From", "unknown caller")[:80])
+        return _xml(twiml.welcome(f"{action}?step=language"))
+    if step == "language":
+        language = "cy" if form.get("Digits") == "2" else "en"
+        await svc.calls.choose(call_sid, language=language)
+        names = [q["display_name_cy" if language == "cy" else "display_name"] for q in await svc.store.queues()]
+        return _xml(twiml.topics(f"{action}?step=topic", language, names))
+    return _xml(await _chosen(svc, call_sid, form.get("Digits", "")))
+
+
+async def _chosen(svc: Any, call_sid: str, digits: str) -> str:
+    """The caller chose a topic (none: general): connect them to its queue, or say it is closed."""
+    queues = [q["name"] for q in await svc.store.queues()]
+    queue = queues[int(digits) - 1] if digits.isdigit() and 0 < int(digits) <= len(queues) else "general"
+    await svc.calls.choose(call_sid, queue=queue)
+    conv = await svc.calls.by_call_sid(call_sid)
+    if conv is None or conv.state != "arriving":
+        return twiml.sorry(conv.language if conv else "en")
+    opens_at = svc.conversations.opens_at(conv.queue)
+    if opens_at is not None:
+        frame = await svc.conversations.close_outside_hours(conv, opens_at)  # recorded, and said in their language
+        return twiml.closed(frame["message"], conv.language)
+    stream = signature.signed_url(svc.settings.public_url, "/twilio/media", websocket=True)
+    return twiml.connect(stream, conv.id, conv.language)
+
+
+async def status(request: Request) -> Response:
+    """Twilio's call status callback: a caller who hangs up while waiting has abandoned; one who hangs
+    up while talking has ended the conversation (the adviser moves to wrap-up)."""
+    form = await _signed_form(request)
+    if form is None:
+        return Response("Forbidden: this request is not signed by Twilio.", status_code=403)
+    svc, call_sid = _svc(request), form.get("CallSid", "")
+    if form.get("CallStatus") not in ENDED or not CALL_SID.fullmatch(call_sid):
+        return Response(status_code=204)
+    if await svc.calls.hung_up_in_menu(call_sid):
+        log.info("caller hung up in the menu", extra={"call_sid": call_sid})
+        return Response(status_code=204)
+    conv = await svc.calls.by_call_sid(call_sid)
+    if conv is not None and conv.state in ("queued", "offered", "assigned"):
+        await svc.conversations.citizen_left(conv.id)
+    return Response(status_code=204)

@@ -1,0 +1,95 @@
+"""Phone calls in the system of record: a call is recorded when it rings in (once per CallSid), while
+the caller is in the phone menu (state ``arriving``), and joins its queue when its media stream starts."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from contactd.store import CONVERSATION_SQL, Conversation, _conversation
+
+
+class CallRecords:
+    """Calls of one tenant."""
+
+    def __init__(self, pool: asyncpg.Pool, tenant: str) -> None:
+        self.pool = pool
+        self.tenant = tenant
+
+    async def ring(self, call_sid: str, caller: str, queue: str = "general") -> tuple[Conversation, bool]:
+        """Record a call ringing in (the caller known again by number); (the call, whether it is new).
+
+        Twilio retries a webhook it got no answer to: the second time finds the first call.
+        """
+        existing = await self.by_call_sid(call_sid)
+        if existing is not None:
+            return existing, False
+        async with self.pool.acquire() as conn, conn.transaction():
+            citizen = await conn.fetchval(
+                "SELECT id FROM citizens WHERE tenant_id = $1 AND phone = $2 ORDER BY created_at DESC LIMIT 1",
+                self.tenant,
+                caller,
+            ) or await conn.fetchval(
+                "INSERT INTO citizens (tenant_id, display_name, phone) VALUES ($1, $2, $2) RETURNING id",
+                self.tenant,
+                caller,
+            )
+            cid = await conn.fetchval(
+                "INSERT INTO conversations (tenant_id, channel, queue_id, citizen_id, state, external_id)"
+                " SELECT $1, 'voice', q.id, $2, 'arriving', $3 FROM queues q WHERE q.tenant_id = $1 AND q.name = $4"
+                " ON CONFLICT (tenant_id, channel, external_id) DO NOTHING RETURNING id",
+                self.tenant,
+                citizen,
+                call_sid,
+                queue,
+            )
+            if cid is not None:
+                await conn.execute(
+                    "INSERT INTO events (tenant_id, type, conversation_id, data) VALUES"
+                    " ($1, 'conversation.arrived', $2, jsonb_build_object('channel', 'voice', 'queue', $3::text))",
+                    self.tenant,
+                    cid,
+                    queue,
+                )
+        found = await self.by_call_sid(call_sid)
+        assert found is not None, "a call just recorded (or recorded by a retry at the same moment)"
+        return found, cid is not None
+
+    async def by_call_sid(self, call_sid: str) -> Conversation | None:
+        row = await self.pool.fetchrow(
+            CONVERSATION_SQL + " WHERE c.tenant_id = $1 AND c.channel = 'voice' AND c.external_id = $2",
+            self.tenant,
+            call_sid,
+        )
+        return _conversation(row) if row else None
+
+    async def choose(self, call_sid: str, *, language: str | None = None, queue: str | None = None) -> None:
+        """The caller's menu choice (language, then topic), while the call is still in the menu."""
+        await self.pool.execute(
+            "UPDATE conversations c SET language = coalesce($3, c.language),"
+            " queue_id = coalesce((SELECT id FROM queues WHERE tenant_id = $1 AND name = $4 AND active), c.queue_id)"
+            " WHERE c.tenant_id = $1 AND c.channel = 'voice' AND c.external_id = $2 AND c.state = 'arriving'",
+            self.tenant,
+            call_sid,
+            language,
+            queue,
+        )
+
+    async def start(self, conversation_id: str) -> bool:
+        """The call's media stream started: it waits in its queue from now. False if it was not in the menu."""
+        done: str = await self.pool.execute(
+            "UPDATE conversations SET state = 'queued', queued_at = now() WHERE id = $1 AND state = 'arriving'",
+            uuid.UUID(conversation_id),
+        )
+        return done.endswith(" 1")
+
+    async def hung_up_in_menu(self, call_sid: str) -> bool:
+        """The caller hung up before reaching a queue: the call is recorded as abandoned."""
+        done: str = await self.pool.execute(
+            "UPDATE conversations SET state = 'abandoned', ended_at = now(), ended_by = 'citizen', closed_at = now()"
+            " WHERE tenant_id = $1 AND channel = 'voice' AND external_id = $2 AND state = 'arriving'",
+            self.tenant,
+            call_sid,
+        )
+        return done.endswith(" 1")

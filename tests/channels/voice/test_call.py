@@ -1,0 +1,132 @@
+"""A phone call end to end: a Twilio stand-in rings in and streams a 440 Hz caller; an aiortc adviser
+accepts it in the console protocol, hears 440 Hz, and its 1 kHz comes back to Twilio as μ-law."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import aioice.ice
+import asyncpg
+import pytest
+
+from tests.channels.voice.peer import AdviserPeer
+from tests.channels.voice.spectrum import dominant_frequency
+from tests.channels.voice.twilio import TwilioStandIn, call_sid
+from tests.conftest import LiveServer
+from tests.helpers import Client, typed
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """aioice leaves 127.0.0.1 out of its host candidates; on a test machine it is the only sure way."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+    yield
+
+
+def conversation_of(twiml: str) -> str:
+    """The conversation id the menu's TwiML hands to the media stream."""
+    marker = 'name="conversation_id" value="'
+    return twiml[twiml.index(marker) + len(marker) :].split('"', 1)[0]
+
+
+async def answer(agent: Client, cid: str, peer: AdviserPeer) -> None:
+    """As the console does: take the offered call, then negotiate its audio."""
+    assigned = await agent.take(cid)
+    assert assigned["channel"] == "voice" and assigned["call"]["state"] == "ringing"
+    await agent.send({"type": "rtc.offer", "conversation_id": cid, "sdp": await peer.offer()})
+    await peer.answered((await agent.expect(typed("rtc.answer", conversation_id=cid), timeout=10))["sdp"])
+    await agent.expect(typed("call.state", conversation_id=cid, state="connected"))
+
+
+async def test_a_caller_and_an_adviser_hear_each_other(server: LiveServer, db: asyncpg.Pool) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    agent = await server.agent("agent1")
+    twiml = await twilio.dial(sid, topic="")
+    assert "<Connect><Stream" in twiml and "/twilio/media" in twiml
+    cid = conversation_of(twiml)
+    stream = await twilio.stream(sid, cid)
+    stream.speak(440.0)
+    await asyncio.sleep(0.5)
+    assert len(stream.heard) > 0  # hold audio while the call waits
+    peer = AdviserPeer(1000.0)
+    try:
+        await answer(agent, cid, peer)
+        await asyncio.sleep(2.0)
+        assert len(peer.heard) > 8000, "the adviser heard under half a second of the caller"
+        assert abs(dominant_frequency(bytes(peer.heard[-8000:])) - 440) <= 10
+        assert abs(dominant_frequency(bytes(stream.heard[-8000:])) - 1000) <= 10
+        await stream.dtmf("5")
+        assert (await agent.expect(typed("call.dtmf", conversation_id=cid)))["digit"] == "5"
+
+        await agent.send({"type": "call.hangup", "conversation_id": cid})  # the adviser hangs up: the stream ends
+        await agent.expect(typed("conversation.ended", conversation_id=cid))
+        await asyncio.wait_for(stream.closed.wait(), 5)
+    finally:
+        await peer.close()
+        await stream.close()
+    row = await db.fetchrow("SELECT state, ended_by, channel FROM conversations WHERE id = $1", uuid.UUID(cid))
+    assert dict(row) == {"state": "wrapup", "ended_by": "agent", "channel": "voice"}
+
+
+async def test_a_caller_who_hangs_up_while_waiting_has_abandoned(server: LiveServer, db: asyncpg.Pool) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    cid = conversation_of(await twilio.dial(sid))
+    stream = await twilio.stream(sid, cid)
+    await asyncio.sleep(0.3)
+    assert await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "queued"
+    await stream.hang_up()
+    r = await twilio.post("/twilio/voice/status", {"CallSid": sid, "CallStatus": "completed"})
+    assert r.status_code == 204
+    for _ in range(50):
+        if await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "abandoned":
+            break
+        await asyncio.sleep(0.05)
+    assert await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "abandoned"
+    assert await server.services.router_store.conversation(cid) is None
+
+
+async def test_a_webhook_without_twilios_signature_gets_403_and_records_nothing(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    for forged in (
+        await twilio.post("/twilio/voice", {"CallSid": sid, "From": "+447700900123"}, signed=False),
+        await TwilioStandIn(server, token="someone-elses-token").post("/twilio/voice", {"CallSid": sid}),
+        await twilio.post("/twilio/voice/status", {"CallSid": sid, "CallStatus": "completed"}, signed=False),
+    ):
+        assert forged.status_code == 403
+    assert await db.fetchval("SELECT count(*) FROM conversations WHERE external_id = $1", sid) == 0
+
+
+async def test_the_same_call_ringing_twice_is_recorded_once(server: LiveServer, db: asyncpg.Pool) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    for _ in range(2):  # Twilio retries a webhook it got no answer to
+        r = await twilio.post("/twilio/voice", {"CallSid": sid, "From": "+447700900123"})
+        assert r.status_code == 200 and "<Gather" in r.text and "press 1" in r.text
+    assert await db.fetchval("SELECT count(*) FROM conversations WHERE external_id = $1", sid) == 1
+
+
+async def test_a_stream_for_a_call_we_did_not_issue_is_closed(server: LiveServer, db: asyncpg.Pool) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    cid = conversation_of(await twilio.dial(sid))
+    for other_sid, other_cid in ((call_sid(), cid), (sid, str(uuid.uuid4()))):
+        stream = await twilio.stream(other_sid, other_cid)
+        await asyncio.wait_for(stream.closed.wait(), 5)
+        assert stream.ws.close_code == 1008
+    assert await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "arriving"
+    with pytest.raises(Exception, match="403"):
+        await twilio.stream(sid, cid, signed=False)  # the upgrade itself is refused
+
+
+async def test_a_caller_choosing_welsh_and_a_topic_waits_in_that_queue(server: LiveServer, db: asyncpg.Pool) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    queues = [q["name"] for q in await server.services.store.queues()]
+    twiml = await twilio.dial(sid, language="2", topic=str(queues.index("benefits") + 1))
+    assert 'language="cy-GB"' in twiml
+    row = await db.fetchrow(
+        "SELECT c.language, q.name FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.external_id = $1",
+        sid,
+    )
+    assert dict(row) == {"language": "cy", "name": "benefits"}
