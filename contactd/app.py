@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiortc import RTCConfiguration
 from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from channels.chat.endpoint import Citizens, chat_socket
 from channels.voice import webhooks
+from channels.voice.ice import IceServers, use_host_addresses
 from channels.voice.media import Lines, media_socket
 from contactd.agents import Agents
 from contactd.auth import Passwords
@@ -141,6 +141,9 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     router_store = RouterStore(redis, settings.tenant)
     hub = Hub(redis)
     conversations = Conversations(store, hub, metrics, Returning(pool, settings.tenant))
+    ice = IceServers(settings.stun_urls, settings.turn_urls, settings.turn_secret, settings.turn_ttl_s)
+    use_host_addresses(settings.ice_host_addresses)
+    conversations.ice = ice
     router = RouterService(
         router_store,
         conversations,
@@ -168,7 +171,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
         passwords=Passwords(),
         queue_settings=QueueSettings(pool, settings.tenant),
         calls=CallRecords(pool, settings.tenant),
-        lines=Lines(None, RTCConfiguration()),
+        lines=Lines(None, ice),
     )
     svc.citizens.svc = svc
     svc.lines.svc = svc

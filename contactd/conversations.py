@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from channels.chat import protocol as chat
+from channels.voice.ice import IceServers
 from contactd.agents import Agents
 from contactd.errors import Conflict, Forbidden, NotFound, Unavailable
 from contactd.hub import Frame, Hub
@@ -57,6 +58,8 @@ class Conversations:
         self.handle_time_s: dict[str, float] = {}
         self.hours: dict[str, Hours] = {}
         """Each queue's opening hours (re-read every half minute)."""
+        self.ice = IceServers()
+        """STUN/TURN servers handed to consoles at call time (set by the app)."""
         self.previous_agent: dict[str, PreviousAgent] = {}
         """Each queue's rule for returning citizens (re-read with the hours)."""
 
@@ -244,7 +247,8 @@ class Conversations:
         if conv.state == "wrapup":
             frame["state"] = "wrapup"
         if conv.channel == "voice":
-            frame["call"] = {"state": "ringing" if conv.state == "assigned" else "ended", "ice_servers": []}
+            ice = self.ice.for_browser(str(conv.agent_id), self.clock())
+            frame["call"] = {"state": "ringing" if conv.state == "assigned" else "ended", "ice_servers": ice}
         transferred = await self.store.last_transfer(conv.id)
         if transferred:
             frame["transferred"] = transferred

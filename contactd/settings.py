@@ -7,12 +7,14 @@ stops with one clear line. Secrets are kept out of ``repr``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -66,6 +68,18 @@ class Settings:
     """Seconds a disconnected citizen has to resume before the chat counts as left (``CONTACTD_CITIZEN_GRACE_S``)."""
     log_level: str = "INFO"
     """Python log level name (``CONTACTD_LOG_LEVEL``)."""
+    stun_urls: tuple[str, ...] = ()
+    """STUN servers for calls' WebRTC legs, ``stun:host:port`` (``CONTACTD_STUN_URLS``, comma separated)."""
+    turn_urls: tuple[str, ...] = ()
+    """TURN servers, ``turn:``/``turns:`` URLs (``CONTACTD_TURN_URLS``); they need ``CONTACTD_TURN_SECRET``."""
+    turn_secret: str = field(default="", repr=False)
+    """The TURN server's shared secret (coturn ``static-auth-secret``), for short-lived credentials
+    (``CONTACTD_TURN_SECRET``)."""
+    turn_ttl_s: int = 3600
+    """How long a TURN credential handed out at call time stays valid (``CONTACTD_TURN_TTL_S``)."""
+    ice_host_addresses: tuple[str, ...] = ()
+    """Local addresses this node offers as WebRTC host candidates; unset: every interface but loopback
+    (``CONTACTD_ICE_HOST_ADDRESSES``, comma separated)."""
     node_id: str = ""
     """Name of this process among several nodes; defaults to host name + pid."""
 
@@ -182,8 +196,38 @@ def _parse(r: _Reader, *, demo: bool) -> Settings:
         agent_grace_s=r.number("AGENT_GRACE_S", 10.0, 0.0, 600.0),
         citizen_grace_s=r.number("CITIZEN_GRACE_S", 30.0, 0.0, 3600.0),
         log_level=log_level,
+        **_ice(r),
         node_id=r.text("NODE_ID") or f"{socket.gethostname()}-{os.getpid()}",
     )
+
+
+def _ice(r: _Reader) -> dict[str, Any]:
+    """The WebRTC (ICE) settings, checked: STUN and TURN URLs, and a secret whenever TURN is used."""
+
+    def urls(name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+        found = tuple(u.strip() for u in r.text(name).split(",") if u.strip())
+        for u in found:
+            if u.split(":", 1)[0] not in schemes or ":" not in u:
+                raise ConfigError(f"{PREFIX}{name} must be {' or '.join(schemes)}: URLs, got {u!r}")
+        return found
+
+    turn = urls("TURN_URLS", ("turn", "turns"))
+    secret = r.text("TURN_SECRET")
+    if turn and len(secret) < 16:
+        raise ConfigError(f"{PREFIX}TURN_SECRET must be set (at least 16 characters) when TURN servers are")
+    hosts = tuple(h.strip() for h in r.text("ICE_HOST_ADDRESSES").split(",") if h.strip())
+    for h in hosts:
+        try:
+            ipaddress.ip_address(h)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}ICE_HOST_ADDRESSES must be IP addresses, got {h!r}") from None
+    return {
+        "stun_urls": urls("STUN_URLS", ("stun", "stuns")),
+        "turn_urls": turn,
+        "turn_secret": secret,
+        "turn_ttl_s": r.integer("TURN_TTL_S", 3600, 60, 86400) or 3600,
+        "ice_host_addresses": hosts,
+    }
 
 
 def _browser_host(host: str) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
-from aiortc import RTCConfiguration
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels.voice import signature
+from channels.voice.ice import IceServers
 from channels.voice.leg import CallLeg
 from contactd.tasks import TaskSet
 
@@ -26,7 +27,7 @@ log = logging.getLogger("channels.voice")
 class Lines:
     """The calls whose media stream this node holds."""
 
-    def __init__(self, svc: Any, ice: RTCConfiguration) -> None:
+    def __init__(self, svc: Any, ice: IceServers) -> None:
         self.svc = svc
         self.ice = ice
         self.legs: dict[str, CallLeg] = {}
@@ -45,7 +46,8 @@ class Lines:
         async def send(msg: dict[str, Any]) -> None:
             await ws.send_text(json.dumps(msg, separators=(",", ":")))
 
-        leg = self.legs[cid] = CallLeg(cid, str(start.get("streamSid", "")), send, self.ice)
+        config = self.ice.for_node(svc.settings.node_id, time.time())
+        leg = self.legs[cid] = CallLeg(cid, str(start.get("streamSid", "")), send, config)
         self.sockets[cid] = ws
 
         def handle(frame: dict[str, Any]) -> None:

@@ -38,6 +38,11 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
         ("CONTACTD_SECRET_KEY", "short", "CONTACTD_SECRET_KEY must be at least 32 characters"),
         ("CONTACTD_SMTP_PORT", "-1", "CONTACTD_SMTP_PORT must be between"),
         ("CONTACTD_OFFER_TIMEOUT_S", "soon", "CONTACTD_OFFER_TIMEOUT_S must be a number"),
+        ("CONTACTD_STUN_URLS", "stun.example.org:3478", "CONTACTD_STUN_URLS must be stun or stuns: URLs"),
+        ("CONTACTD_TURN_URLS", "turn:turn.example.org:3478", "CONTACTD_TURN_SECRET must be set"),
+        ("CONTACTD_TURN_URLS", "https://turn.example.org", "CONTACTD_TURN_URLS must be turn or turns: URLs"),
+        ("CONTACTD_ICE_HOST_ADDRESSES", "my-laptop", "CONTACTD_ICE_HOST_ADDRESSES must be IP addresses"),
+        ("CONTACTD_TURN_TTL_S", "5", "CONTACTD_TURN_TTL_S must be between 60 and 86400"),
     ],
 )
 def test_a_bad_value_is_named(tmp_path: Path, name: str, value: str, says: str) -> None:
