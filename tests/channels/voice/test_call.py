@@ -93,7 +93,7 @@ async def test_a_webhook_without_twilios_signature_gets_403_and_records_nothing(
     twilio, sid = TwilioStandIn(server), call_sid()
     for forged in (
         await twilio.post("/twilio/voice", {"CallSid": sid, "From": "+447700900123"}, signed=False),
-        await TwilioStandIn(server, token="someone-elses-token").post("/twilio/voice", {"CallSid": sid}),
+        await TwilioStandIn(server, "someone-elses-token").post("/twilio/voice", {"CallSid": sid}),
         await twilio.post("/twilio/voice/status", {"CallSid": sid, "CallStatus": "completed"}, signed=False),
     ):
         assert forged.status_code == 403

@@ -30,15 +30,17 @@ def call_sid() -> str:
 class TwilioStandIn:
     """Twilio as our server meets it, for one deployment."""
 
-    def __init__(self, server: LiveServer, token: str | None = None) -> None:
-        self.server = server
-        self.validator = RequestValidator(token or server.settings.twilio_auth_token)
+    def __init__(self, server: LiveServer | None = None, token: str | None = None, base: str = "") -> None:
+        """For an in-process ``server``, or a contactd process at ``base`` (its public URL too)."""
+        self.base = server.base if server else base
+        self.public_url = server.settings.public_url if server else base
+        self.validator = RequestValidator(token or (server.settings.twilio_auth_token if server else ""))
 
     async def post(self, path: str, params: dict[str, str], signed: bool = True) -> httpx.Response:
         """A webhook as Twilio sends it: form-encoded, signed over the public URL and the form."""
-        url = self.server.settings.public_url + path
+        url = self.public_url + path
         signature = self.validator.compute_signature(url, params) if signed else "forged"
-        async with httpx.AsyncClient(base_url=self.server.base) as c:
+        async with httpx.AsyncClient(base_url=self.base) as c:
             return await c.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
     async def dial(self, sid: str, caller: str = "+447700900123", language: str = "1", topic: str = "") -> str:
@@ -53,9 +55,11 @@ class TwilioStandIn:
 
     async def stream(self, sid: str, conversation_id: str, signed: bool = True) -> MediaStream:
         """Open the media stream Twilio opens after <Connect><Stream>, and start it."""
-        url = self.server.settings.public_url.replace("http", "ws", 1) + "/twilio/media"
+        url = self.public_url.replace("http", "ws", 1) + "/twilio/media"
         signature = self.validator.compute_signature(url, {}) if signed else "forged"
-        ws = await connect(self.server.ws("/twilio/media"), additional_headers={"X-Twilio-Signature": signature})
+        ws = await connect(
+            self.base.replace("http", "ws", 1) + "/twilio/media", additional_headers={"X-Twilio-Signature": signature}
+        )
         stream = MediaStream(ws, sid, "MZ" + secrets.token_hex(16))
         await stream.start(conversation_id)
         return stream
