@@ -65,6 +65,8 @@ class CallLeg:
         self.state = "queued"
         self.agent_id = ""
         self.heard: asyncio.Queue[bytes] = asyncio.Queue(maxsize=50)
+        self.spoken_prompt = bytearray()
+        """A prompt being played to the waiting caller (instead of hold audio), as PCM."""
         self.spoken = bytearray()
         self.mulaw = Mulaw()
         self.pc: RTCPeerConnection | None = None
@@ -98,6 +100,10 @@ class CallLeg:
         await pc.setLocalDescription(await pc.createAnswer())
         self.state = "connected"
         return pc.localDescription.sdp
+
+    def announce(self, mulaw: bytes) -> None:
+        """Play a prompt to the caller (while they wait; the hold audio resumes after it)."""
+        self.spoken_prompt[:] = self.mulaw.decode(mulaw)
 
     def hold(self, held: bool) -> None:
         if self.state in ("connected", "held"):
@@ -140,6 +146,9 @@ class CallLeg:
             if self.state == "connected":
                 chunk = bytes(self.spoken[:320]) if len(self.spoken) >= 320 else SILENCE
                 del self.spoken[: len(chunk) if chunk is not SILENCE else 0]
+            elif self.state != "held" and self.spoken_prompt:
+                chunk = bytes(self.spoken_prompt[:320]).ljust(320, b"\x00")
+                del self.spoken_prompt[:320]
             else:
                 chunk, n = HOLD[n % len(HOLD)], n + 1
             payload = base64.b64encode(self.mulaw.encode(chunk)).decode()

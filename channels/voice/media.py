@@ -8,6 +8,7 @@ https://www.twilio.com/docs/voice/media-streams/websocket-messages
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from channels.voice import signature
+from channels.voice import prompts, signature
 from channels.voice.ice import IceServers
 from channels.voice.leg import CallLeg
 from contactd.tasks import TaskSet
@@ -33,6 +34,9 @@ class Lines:
         self.legs: dict[str, CallLeg] = {}
         self.sockets: dict[str, WebSocket] = {}
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self.first_announcement_s = 1.0
+        self.announce_every_s = 30.0
+        """How soon a waiting caller hears their place and expected wait, and how often again."""
         self.tasks = TaskSet()
 
     async def start(self, ws: WebSocket, start: dict[str, Any]) -> CallLeg | None:
@@ -59,7 +63,20 @@ class Lines:
         if await svc.calls.start(cid):
             await svc.conversations.enqueue(await svc.store.conversation(cid))
             await svc.conversations.dispatch(cid)
+        self.tasks.spawn(self._announce(leg))
         return leg
+
+    async def _announce(self, leg: CallLeg) -> None:
+        """While the caller waits: their place in the queue and the expected wait, now and every so often."""
+        await asyncio.sleep(self.first_announcement_s)
+        while leg.state == "queued":
+            live = await self.svc.router_store.conversation(leg.conversation_id)
+            position = await self.svc.router_store.position(live.queue, live.id) if live else None
+            if live is not None and position is not None:
+                wait_s = (await self.svc.conversations.estimator(live.queue))(position)
+                names = prompts.announcement(live.language, position, wait_s)
+                leg.announce(b"".join(prompts.load(live.language, name) for name in names))
+            await asyncio.sleep(self.announce_every_s)
 
     async def signal(self, leg: CallLeg, frame: dict[str, Any]) -> None:
         """A frame for the caller's side: the adviser's signalling, or what the conversation did."""

@@ -11,6 +11,8 @@ import aioice.ice
 import asyncpg
 import pytest
 
+from channels.voice.audio import Mulaw
+from channels.voice.prompts import load
 from tests.channels.voice.peer import AdviserPeer
 from tests.channels.voice.spectrum import dominant_frequency
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
@@ -68,6 +70,22 @@ async def test_a_caller_and_an_adviser_hear_each_other(server: LiveServer, db: a
         await stream.close()
     row = await db.fetchrow("SELECT state, ended_by, channel FROM conversations WHERE id = $1", uuid.UUID(cid))
     assert dict(row) == {"state": "wrapup", "ended_by": "agent", "channel": "voice"}
+
+
+async def test_a_waiting_caller_hears_their_place_in_the_queue(server: LiveServer) -> None:
+    server.services.lines.first_announcement_s = 0.2
+    twilio, sid = TwilioStandIn(server), call_sid()
+    cid = conversation_of(await twilio.dial(sid, language="2"))  # Welsh; nobody is signed in to give a wait
+    stream = await twilio.stream(sid, cid)
+    try:
+        expected = Mulaw().decode(b"".join(load("cy", name) for name in ("position", "n1", "in_queue")))
+        for _ in range(80):
+            if expected in stream.heard:
+                break
+            await asyncio.sleep(0.1)
+        assert expected in stream.heard, "the caller did not hear 'Rydych chi'n rhif 1 yn y ciw'"
+    finally:
+        await stream.close()
 
 
 async def test_a_caller_who_hangs_up_while_waiting_has_abandoned(server: LiveServer, db: asyncpg.Pool) -> None:
