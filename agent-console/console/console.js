@@ -6,6 +6,7 @@ import { openSocket, showConnectionState } from '/static/ws.js';
 import { createOffers } from './offers.js';
 import { createConversations } from './conversations.js';
 import { createAgentDirectory } from './agents.js';
+import { createCalls } from './calls.js';
 
 const STATUS_LABELS = { available: 'Available', away: 'Away', offline: 'Offline' };
 const DEFAULT_DISPOSITIONS = ['resolved', 'follow-up', 'referred', 'no-action'];
@@ -19,6 +20,7 @@ const announcePolite = createAnnouncer(byId('polite-announcer'));
 let socket = null;
 let offers = null;
 let conversations = null;
+let calls = null;
 let currentStatus = null;
 let requestedStatus = null;
 
@@ -35,6 +37,8 @@ async function start(me) {
     onCountChange: updateTitle,
     agents: createAgentDirectory(me.user?.id),
   };
+  calls = createCalls(ctx);
+  ctx.calls = calls;
   offers = createOffers(byId('offers'), byId('offers-empty'), ctx);
   conversations = createConversations(byId('conversations'), byId('conversations-empty'), ctx);
   byId('status-select').addEventListener('change', onStatusChosen);
@@ -53,10 +57,13 @@ const HANDLERS = {
   message: (f) => conversations.message(f),
   'conversation.ended': (f) => conversations.ended(f),
   'conversation.closed': (f) => conversations.closed(f),
+  'rtc.answer': (f) => calls.answer(f),
+  'call.state': (f) => calls.state(f),
+  'call.dtmf': (f) => calls.dtmf(f),
   error: handleError,
 };
 
-/** A new or re-sent conversation. If the agent just accepted it from the keyboard, go to its reply box. */
+/** A new or re-sent conversation. If the agent just accepted it from the keyboard, go to its reply box (or call). */
 function onAssigned(frame) {
   const fromOffer = offers.remove(frame.conversation_id, { moveFocus: false });
   conversations.assign(frame);
@@ -70,7 +77,13 @@ function handleFrame(frame) {
 
 function onSocketStatus(state, attempt) {
   showConnectionState(byId('connection-banner'), state, 'Connection lost. Reconnecting…');
-  if (state === 'open') showError('');
+  if (state === 'open') {
+    showError('');
+  } else {
+    // Calls need the socket to renegotiate: drop their peers now; the server re-sends
+    // conversation.assigned on reconnect, and each call then sends a new offer.
+    calls?.suspendAll();
+  }
   // Repeated failures may mean the session has expired: check, and go back to sign-in if so.
   if (state === 'reconnecting' && attempt >= 3) {
     fetchMe().then((me) => { if (me === null) location.reload(); }).catch(() => {});
@@ -120,8 +133,10 @@ function renderAgentState(frame) {
 function handleError(frame) {
   const text = frame.message || `Something went wrong (${frame.code || 'unknown error'}).`;
   if (frame.id && conversations?.messageFailed(frame.id, frame.message)) return;
+  if (!frame.id && calls?.offerFailed(frame)) return;
   offers?.resetBusy();
   conversations?.resetBusy();
+  calls?.resetBusy();
   requestedStatus = null;
   if (currentStatus) byId('status-select').value = currentStatus;
   showError(text);

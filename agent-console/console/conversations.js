@@ -1,4 +1,5 @@
 // Conversation panels: transcript, replies, end chat, transfer and wrap-up.
+// A voice conversation has a call panel (calls.js) instead of the reply box and End chat.
 
 import { uuid, focusNode, setBusy, isBusy } from '/static/dom.js';
 import { buildPanel, buildMessage } from './panel.js';
@@ -6,6 +7,9 @@ import { renderTransferred } from './offers.js';
 
 const FROM = new Set(['citizen', 'agent', 'system']);
 const MAX_REASON = 500;
+
+/** 'Chat' or 'Call', for the start of a sentence. */
+const title = (noun) => noun.charAt(0).toUpperCase() + noun.slice(1);
 
 /** "Bethan Jones", "the Benefits queue" or "Bethan Jones in the Benefits queue". */
 function transferTarget(queueLabel, agentName) {
@@ -16,7 +20,8 @@ function transferTarget(queueLabel, agentName) {
 
 /**
  * ctx: { send(frame) -> bool, announce(text), announcePolite(text), queueLabel(name),
- *        queues: [{name,label}], dispositions: [string], agents: { refresh(select) } }
+ *        queues: [{name,label}], dispositions: [string], agents: { refresh(select) },
+ *        calls: createCalls(...) }
  */
 export function createConversations(container, emptyState, ctx) {
   const convs = new Map();
@@ -30,6 +35,7 @@ export function createConversations(container, emptyState, ctx) {
       if (frame.transferred) renderTransferred(existing.parts.transferred, frame.transferred);
       renderTranscript(existing, frame.transcript);
       resendPending(existing);
+      if (existing.voice) ctx.calls.reassign(id, frame.call, frame.state === 'wrapup');
       return;
     }
     const conv = createConversation(frame);
@@ -37,23 +43,29 @@ export function createConversations(container, emptyState, ctx) {
     container.append(conv.parts.root);
     renderTranscript(conv, frame.transcript);
     changed();
+    const noun = title(conv.noun);
     if (frame.state === 'wrapup') {
       // Re-sent after a reload: the chat has ended and is waiting for its wrap-up.
-      showWrapup(conv, 'Chat ended.');
-      ctx.announcePolite(`Chat with ${conv.name} has ended. Complete the wrap-up.`);
+      showWrapup(conv, `${noun} ended.`);
+      ctx.announcePolite(`${noun} with ${conv.name} has ended. Complete the wrap-up.`);
     } else {
-      ctx.announcePolite(`Chat with ${conv.name} is open.`);
+      ctx.announcePolite(`${noun} with ${conv.name} is open.`);
     }
   }
 
   function createConversation(frame) {
     const name = frame.citizen?.name || 'Citizen';
+    const voice = frame.channel === 'voice';
+    const noun = voice ? 'call' : 'chat';
     const parts = buildPanel({
       id: frame.conversation_id, name, queue: frame.queue, queueLabel: ctx.queueLabel(frame.queue),
       channel: frame.channel, language: frame.citizen?.language,
-      queues: ctx.queues, dispositions: ctx.dispositions, transferred: frame.transferred,
+      queues: ctx.queues, dispositions: ctx.dispositions, transferred: frame.transferred, noun,
     });
-    const conv = { id: frame.conversation_id, name, parts, state: 'active', seen: new Set(), pending: new Map() };
+    const conv = {
+      id: frame.conversation_id, name, parts, voice, noun, state: 'active', seen: new Set(), pending: new Map(),
+    };
+    if (voice) addCall(conv, frame);
     parts.form.addEventListener('submit', (event) => { event.preventDefault(); submitMessage(conv); });
     parts.input.addEventListener('keydown', (event) => onInputKey(event, conv));
     parts.end.addEventListener('click', () => endChat(conv));
@@ -65,6 +77,18 @@ export function createConversations(container, emptyState, ctx) {
     ctx.agents?.refresh(parts.transferAgent);
     parts.wrapup.addEventListener('submit', (event) => { event.preventDefault(); submitWrapup(conv); });
     return conv;
+  }
+
+  /** Voice has no text messages: the call panel takes the reply box's place, Hang up that of End chat. */
+  function addCall(conv, frame) {
+    const { parts } = conv;
+    const call = ctx.calls.open({
+      id: conv.id, key: parts.key, name: conv.name, call: frame.call, over: frame.state === 'wrapup',
+    });
+    parts.log.before(call);
+    parts.log.hidden = !frame.transcript?.length;
+    parts.form.hidden = true;
+    parts.end.hidden = true;
   }
 
   function onInputKey(event, conv) {
@@ -84,6 +108,7 @@ export function createConversations(container, emptyState, ctx) {
     conv.pending.delete(msg.id);
     const from = FROM.has(msg.from) ? msg.from : 'system';
     const { log, list } = conv.parts;
+    log.hidden = false;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     list.append(buildMessage(msg, from, senderLabel(conv, msg, from)));
     if (atBottom) log.scrollTop = log.scrollHeight;
@@ -157,7 +182,7 @@ export function createConversations(container, emptyState, ctx) {
     const queue = transferSelect.value;
     const agentId = transferAgent.value;
     if (!queue && !agentId) {
-      showTransferError(conv, 'Choose another queue or an adviser to transfer the chat to.');
+      showTransferError(conv, `Choose another queue or an adviser to transfer the ${conv.noun} to.`);
       transferSelect.focus();
       return;
     }
@@ -172,7 +197,7 @@ export function createConversations(container, emptyState, ctx) {
     if (agentId) frame.agent_id = Number(agentId);
     if (reason) frame.reason = reason;
     if (!ctx.send(frame)) {
-      return showTransferError(conv, 'The chat could not be transferred because you are not connected. Try again when the connection is back.');
+      return showTransferError(conv, `The ${conv.noun} could not be transferred because you are not connected. Try again when the connection is back.`);
     }
     conv.state = 'transferring';
     conv.transferTo = transferTarget(queue && ctx.queueLabel(queue), agentId && transferAgent.selectedOptions[0]?.dataset.name);
@@ -193,12 +218,15 @@ export function createConversations(container, emptyState, ctx) {
     const conv = convs.get(frame.conversation_id);
     if (!conv || conv.state === 'wrapup') return;
     const hadFocus = conv.parts.root.contains(document.activeElement);
-    showWrapup(conv, frame.by === 'agent' ? 'Chat ended by you.' : 'Chat ended by the citizen.');
-    ctx.announce(`Chat with ${conv.name} ${frame.by === 'agent' ? 'ended by you' : 'ended by the citizen'}. Complete the wrap-up.`);
+    if (conv.voice) ctx.calls.end(conv.id, frame.by);
+    const noun = title(conv.noun);
+    const by = frame.by === 'agent' ? 'ended by you' : 'ended by the citizen';
+    showWrapup(conv, `${noun} ${by}.`);
+    ctx.announce(`${noun} with ${conv.name} ${by}. Complete the wrap-up.`);
     if (hadFocus || document.activeElement === document.body) conv.parts.disposition.focus();
   }
 
-  /** The chat has ended: hide the reply box and tools, show the wrap-up form. */
+  /** The chat has ended: hide the reply box and tools, show the wrap-up form (a call's panel stays, ended). */
   function showWrapup(conv, statusText) {
     const { parts } = conv;
     conv.state = 'wrapup';
@@ -213,7 +241,7 @@ export function createConversations(container, emptyState, ctx) {
     const { disposition, notes, done, wrapupError } = conv.parts;
     if (isBusy(done)) return;
     if (!disposition.value) {
-      wrapupError.textContent = 'Choose the outcome of the chat.';
+      wrapupError.textContent = `Choose the outcome of the ${conv.noun}.`;
       disposition.setAttribute('aria-invalid', 'true');
       disposition.focus();
       return;
@@ -232,6 +260,7 @@ export function createConversations(container, emptyState, ctx) {
     const conv = convs.get(frame.conversation_id);
     if (!conv) return;
     const hadFocus = conv.parts.root.contains(document.activeElement);
+    if (conv.voice) ctx.calls.remove(conv.id);
     convs.delete(conv.id);
     conv.parts.root.remove();
     changed();
@@ -241,15 +270,16 @@ export function createConversations(container, emptyState, ctx) {
 
   /** What to tell the agent when a panel goes. */
   function closedText(conv, reason) {
+    const { noun } = conv;
     if (reason === 'transferred') {
       return conv.state === 'transferring' && conv.transferTo
-        ? `Chat transferred. ${conv.name} is now waiting for ${conv.transferTo}.`
-        : `Chat transferred. Your chat with ${conv.name} has been handed on.`;
+        ? `${title(noun)} transferred. ${conv.name} is now waiting for ${conv.transferTo}.`
+        : `${title(noun)} transferred. Your ${noun} with ${conv.name} has been handed on.`;
     }
     if (reason === 'wrap-up time ended') {
-      return `Wrap-up time ended; the chat was closed without an outcome. This was your chat with ${conv.name}.`;
+      return `Wrap-up time ended; the ${noun} was closed without an outcome. This was your ${noun} with ${conv.name}.`;
     }
-    return conv.state === 'wrapup' ? 'Wrap-up saved.' : `Chat with ${conv.name} has closed.`;
+    return conv.state === 'wrapup' ? 'Wrap-up saved.' : `${title(noun)} with ${conv.name} has closed.`;
   }
 
   /** After a server error that is not about a message: let the agent retry. */
@@ -268,8 +298,11 @@ export function createConversations(container, emptyState, ctx) {
   }
 
   changed();
+  /** After accepting from the keyboard: the reply box, or a call's first control. */
   function focusInput(id) {
-    convs.get(id)?.parts.input.focus();
+    const conv = convs.get(id);
+    if (conv?.voice) ctx.calls.focus(id);
+    else conv?.parts.input.focus();
   }
 
   return { assign, message, messageFailed, ended, closed, resetBusy, focusInput, has: (id) => convs.has(id) };

@@ -16,7 +16,7 @@ let panelCount = 0;
 
 /**
  * Returns the panel's elements. opts: { id, name, queueLabel, channel, language,
- * queues: [{name,label}], dispositions: [string], transferred? }.
+ * queues: [{name,label}], dispositions: [string], transferred?, noun? ('chat' or 'call') }.
  */
 export function buildPanel(opts) {
   panelCount += 1;
@@ -72,6 +72,7 @@ function buildTools(parts, opts, key) {
     type: 'button', class: 'button button--warning', 'data-testid': 'end-chat', text: 'End chat',
     'aria-label': `End chat with ${opts.name}`,
   });
+  const noun = opts.noun || 'chat';
   const targets = opts.queues.filter((q) => q.name !== opts.queue);
   parts.transferError = el('p', {
     class: 'error-message', id: `${key}-transfer-error`, role: 'alert', 'data-testid': 'transfer-error',
@@ -92,10 +93,10 @@ function buildTools(parts, opts, key) {
   });
   parts.transfer = el('button', {
     type: 'button', class: 'button button--secondary', 'data-testid': 'transfer', text: 'Transfer',
-    'aria-label': `Transfer chat with ${opts.name}`,
+    'aria-label': `Transfer ${noun} with ${opts.name}`,
   });
   const transfer = el('fieldset', { class: 'transfer', 'data-testid': 'transfer-section' }, [
-    el('legend', { class: 'label', text: 'Transfer this chat' }),
+    el('legend', { class: 'label', text: `Transfer this ${noun}` }),
     el('p', { class: 'hint', id: `${key}-transfer-hint`, text: 'Choose another queue, an adviser, or both.' }),
     parts.transferError,
     el('div', { class: 'transfer__field' }, [
