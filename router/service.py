@@ -261,7 +261,8 @@ class RouterService:
             return False
         score = policy.queue_score(live.priority, live.enqueued_ms)
         until = self.now_ms() + int(self.config.reserve_named_s * 1000) if to_agent else 0
-        if not await self.store.transfer(conversation_id, agent_id, queue, score, to_agent, until):
+        skip_ms = int(self.config.skip_after_decline_s * 1000)
+        if not await self.store.transfer(conversation_id, agent_id, queue, score, to_agent, until, skip_ms):
             return False
         await self.listener.changed(queue)
         if dispatch:

@@ -222,15 +222,22 @@ class RouterStore(StateReads):
         return "retry", ""
 
     async def transfer(
-        self, conversation_id: str, agent_id: str, queue: str, score: int, reserved_for: str = "", until_ms: int = 0
+        self,
+        conversation_id: str,
+        agent_id: str,
+        queue: str,
+        score: int,
+        reserved_for: str = "",
+        until_ms: int = 0,
+        skip_ms: int = 60_000,
     ) -> bool:
         """Move an assigned conversation to ``queue`` (reserved for ``reserved_for`` until ``until_ms``),
-        freeing the agent's slot."""
+        freeing the agent's slot; the agent who handed it on is not offered it back for ``skip_ms``."""
         k = self.keys
         r = await self._run(
             "transfer",
-            [k.conv(conversation_id), k.agent(agent_id), k.queue(queue)],
-            [conversation_id, agent_id, queue, score, reserved_for, until_ms],
+            [k.conv(conversation_id), k.agent(agent_id), k.queue(queue), k.skip(conversation_id)],
+            [conversation_id, agent_id, queue, score, reserved_for, until_ms, skip_ms],
         )
         return as_text(r) == "OK"
 

@@ -148,3 +148,42 @@ async def test_a_caller_choosing_welsh_and_a_topic_waits_in_that_queue(server: L
         sid,
     )
     assert dict(row) == {"language": "cy", "name": "benefits"}
+
+
+async def test_on_hold_the_caller_hears_hold_audio_and_a_blind_transfer_reaches_the_next_adviser(
+    server: LiveServer,
+) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    first = await server.agent("agent1")
+    cid = conversation_of(await twilio.dial(sid))
+    stream = await twilio.stream(sid, cid)
+    stream.speak(440.0)
+    peer, second_peer = AdviserPeer(1000.0), AdviserPeer(700.0)
+    try:
+        await answer(first, cid, peer)
+        await asyncio.sleep(1.0)
+        assert abs(dominant_frequency(bytes(stream.heard[-4000:])) - 1000) <= 10
+        await first.send({"type": "call.hold", "conversation_id": cid})
+        await first.expect(typed("call.state", conversation_id=cid, state="held"))
+        mark = len(stream.heard)
+        await asyncio.sleep(1.5)
+        assert abs(dominant_frequency(bytes(stream.heard[mark:])) - 1000) > 50  # hold audio, not the adviser
+        heard_before = len(peer.heard)
+        await asyncio.sleep(0.5)
+        assert abs(dominant_frequency(bytes(peer.heard[heard_before:]) or b"\0\0" * 100) - 440) > 50 or not any(
+            peer.heard[heard_before:]
+        )  # the adviser hears nothing of the caller while they are held
+        await first.send({"type": "call.resume", "conversation_id": cid})
+        await first.expect(typed("call.state", conversation_id=cid, state="connected"))
+
+        await first.send({"type": "transfer", "conversation_id": cid, "queue": "benefits", "reason": "benefits claim"})
+        await first.expect(typed("conversation.closed", conversation_id=cid))
+        second = await server.agent("agent2")  # serves benefits
+        await answer(second, cid, second_peer)
+        await asyncio.sleep(1.5)
+        assert abs(dominant_frequency(bytes(stream.heard[-4000:])) - 700) <= 10
+        assert abs(dominant_frequency(bytes(second_peer.heard[-4000:])) - 440) <= 10
+    finally:
+        await peer.close()
+        await second_peer.close()
+        await stream.close()
