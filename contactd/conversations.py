@@ -76,19 +76,20 @@ class Conversations:
     # --- the citizen --------------------------------------------------------------------
 
     async def start_chat(
-        self, queue: str, name: str, language: str, citizen_key: str | None = None
+        self, queue: str, name: str, language: str, citizen_key: str | None = None, channel: str = "chat"
     ) -> tuple[Conversation, str]:
-        """Record a new chat (of the citizen this device's ``citizen_key`` names, if it was sent);
-        returns it with its resume token. Queue it (``enqueue``) and offer it (``dispatch``) once the
-        citizen's socket listens for it, so that no frame about it is lost."""
+        """Record a new chat, or a call from the chat page (``channel`` voice), of the citizen this
+        device's ``citizen_key`` names if it was sent; returns it with its resume token. Queue it
+        (``enqueue``) and offer it (``dispatch``) once the citizen's socket listens for it, so that
+        no frame about it is lost."""
         token = secrets.token_urlsafe(32)
         name = name.strip()
         citizen = await self.returning.citizen(citizen_key, name, language) if citizen_key else None
         conv = await self.store.create_conversation(
-            channel="chat", queue=queue, name=name, language=language, resume_token=token, citizen_id=citizen
+            channel=channel, queue=queue, name=name, language=language, resume_token=token, citizen_id=citizen
         )
-        self.metrics.contacts.labels("chat", queue).inc()
-        log.info("chat started", extra={"conversation_id": conv.id})
+        self.metrics.contacts.labels(channel, queue).inc()
+        log.info("%s started", channel, extra={"conversation_id": conv.id})
         return conv, token
 
     def opens_at(self, queue: str) -> datetime | None:
@@ -158,7 +159,9 @@ class Conversations:
         return frame, new
 
     async def citizen_left(self, conversation_id: str) -> None:
-        """The citizen ended the chat (or left while waiting): abandon or move the agent to wrap-up."""
+        """The citizen ended the chat or call (or left while waiting): abandon or move the agent to wrap-up."""
+        live = await self.router.store.conversation(conversation_id)
+        live_channel = live.channel if live else "chat"
         state, agent_id = await self.router.abandon(conversation_id)
         if state in ("queued", "offered"):
             await self.store.transition(
@@ -169,7 +172,7 @@ class Conversations:
                 ended_by="citizen",
                 closed_at="now()",
             )
-            self.metrics.abandoned.labels("chat").inc()
+            self.metrics.abandoned.labels(live_channel).inc()
             if state == "offered":
                 await self.store.offer_outcome(conversation_id, int(agent_id), "withdrawn")
                 await self.to_agent(

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from aiortc.sdp import SessionDescription
 from starlette.websockets import WebSocket
 
 from channels.chat import protocol as chat
@@ -21,6 +22,16 @@ from contactd.hub import Frame, Peer, accepted, serve_frames
 from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.chat")
+CALL_SIGNALLING = ("rtc.offer", "call.hold", "call.resume")
+"""Frames on the citizen's channel meant for the node holding a call's audio, not for the citizen."""
+
+
+def has_audio(sdp: str) -> bool:
+    """Is ``sdp`` an SDP offer with an audio section (RFC 8866)?"""
+    try:
+        return any(m.kind == "audio" for m in SessionDescription.parse(sdp).media)
+    except (ValueError, IndexError, KeyError):
+        return False
 
 
 class CitizenSession:
@@ -35,9 +46,13 @@ class CitizenSession:
         self.position = 0
         self.waiting = False
         self.ended = False
+        self.call = False
+        """A call from the chat page: it ends with this socket (its audio cannot come back without it)."""
 
     def deliver(self, frame: Frame) -> None:
-        """A frame for this conversation's citizen, from any node."""
+        """A frame for this conversation's citizen, from any node (not the adviser's call signalling)."""
+        if frame.get("type") in CALL_SIGNALLING:
+            return
         if frame.get("type") == "chat.agent_joined":
             self.waiting = False
             self.svc.citizens.leave_queue(self)
@@ -57,6 +72,8 @@ class CitizenSession:
             self.peer.send({"type": "pong"})
         elif kind == "chat.start":
             await self.start(frame)
+        elif kind == "call.start":
+            await self.start(frame, call=True)
         elif kind == "chat.resume":
             await self.resume(frame["resume_token"])
         elif self.conversation_id is None:
@@ -68,14 +85,18 @@ class CitizenSession:
         elif kind == "chat.end":
             self.ended = True
             await self.svc.conversations.citizen_left(self.conversation_id)
+        elif kind == "call.hangup":
+            await self.hang_up()
 
-    async def start(self, frame: dict[str, Any]) -> None:
+    async def start(self, frame: dict[str, Any], call: bool = False) -> None:
         if self.conversation_id is not None:
             raise FrameError("already_started", "This socket already has a chat.")
         queue, language = frame["queue"], frame.get("language") or "en"
+        if call and not has_audio(frame["sdp"]):
+            raise FrameError("bad_value", "The field 'sdp' must be an SDP offer with audio.")
         try:
             conv, token = await self.svc.conversations.start_chat(
-                queue, frame["name"], language, frame.get("citizen_key")
+                queue, frame["name"], language, frame.get("citizen_key"), "voice" if call else "chat"
             )
         except NotFound:
             raise FrameError("unknown_queue", f"There is no topic called {queue[:40]!r}.") from None
@@ -88,6 +109,10 @@ class CitizenSession:
         # Listen first, tell the citizen they are queued, and only then offer the chat,
         # so that the citizen never hears of an agent before hearing they are queued.
         await self.attach(conv.id, queue)
+        if call:
+            _, answer = await self.svc.lines.web_call(conv.id, frame["sdp"])
+            self.call = True
+            self.peer.send({"type": "call.answer", "conversation_id": conv.id, "sdp": answer})
         position = await self.svc.conversations.enqueue(conv)
         self.waiting = True
         self.svc.citizens.join_queue(self)
@@ -119,10 +144,21 @@ class CitizenSession:
         self.position = position
         self.peer.send(chat.queued(self.conversation_id, self.token, position, estimate(position)))
 
+    async def hang_up(self) -> None:
+        """The caller hung up (or their page went): the call ends like a chat the citizen left."""
+        self.ended = True
+        leg = self.svc.lines.legs.get(self.conversation_id)
+        if leg is not None:
+            await self.svc.lines.finish(leg)
+        elif self.conversation_id is not None:
+            await self.svc.conversations.citizen_left(self.conversation_id)
+
     async def close(self) -> None:
         self.svc.citizens.leave_queue(self)
         if self.conversation_id is None:
             return
+        if self.call and not self.ended:
+            await self.hang_up()
         await self.svc.hub.unsubscribe(self.svc.keys.to_citizen(self.conversation_id), self.deliver)
         if not self.ended:
             self.svc.citizens.watch_for_return(self.conversation_id)

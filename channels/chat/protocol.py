@@ -27,6 +27,15 @@ CITIZEN_FRAMES: dict[str, Schema] = {
         "text": Field(str, max_len=MAX_TEXT, min_len=1),
     },
     "chat.end": {},
+    # A call from the chat page ("Call us"): the browser's WebRTC offer, gathered (no trickle ICE).
+    "call.start": {
+        "queue": Field(str, max_len=40, min_len=1),
+        "name": Field(str, max_len=80, min_len=1),
+        "language": Field(str, required=False, choices=LANGUAGES),
+        "citizen_key": Field(str, required=False, min_len=16, max_len=100),
+        "sdp": Field(str, max_len=20_000, min_len=10),
+    },
+    "call.hangup": {},
     "chat.resume": {"resume_token": Field(str, max_len=100, min_len=1)},
     "ping": {},
 }

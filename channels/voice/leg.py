@@ -54,13 +54,14 @@ class CitizenTrack(MediaStreamTrack):
 
 
 class CallLeg:
-    """The call's state on the node holding its media stream: queued, ringing, connected, held or ended."""
+    """The call's state on the node holding the caller's audio: queued, connected, held or ended.
 
-    def __init__(self, conversation_id: str, stream_sid: str, send: Send, ice: RTCConfiguration) -> None:
+    The caller's side is a Twilio media stream (``TwilioLeg``) or their browser (``WebLeg``); the
+    adviser's side is the same for both.
+    """
+
+    def __init__(self, conversation_id: str, ice: RTCConfiguration) -> None:
         self.conversation_id = conversation_id
-        self.stream_sid = stream_sid
-        self.send = send
-        """Sends one Media Streams message to Twilio."""
         self.ice = ice
         self.state = "queued"
         self.agent_id = ""
@@ -71,15 +72,14 @@ class CallLeg:
         self.mulaw = Mulaw()
         self.pc: RTCPeerConnection | None = None
         self.tasks = TaskSet()
+        self.hang_up: Callable[[], Awaitable[None]] = self.close
+        """Ends the caller's side (the node that holds it decides how)."""
+        self._hold_n = 0
 
-    def start(self) -> None:
-        self.tasks.spawn(self._play())
-
-    def citizen_audio(self, payload: str) -> None:
-        """A Twilio ``media`` payload: kept for the adviser once one is connected."""
+    def citizen_pcm(self, pcm: bytes) -> None:
+        """20 ms of the caller's audio (8 kHz PCM): kept for the adviser once one is connected."""
         if self.pc is None:
             return
-        pcm = self.mulaw.decode(base64.b64decode(payload))
         if self.heard.full():
             self.heard.get_nowait()  # the adviser's side fell behind: drop the oldest, keep the delay short
         self.heard.put_nowait(pcm)
@@ -138,23 +138,99 @@ class CallLeg:
                 if len(self.spoken) > MAX_BUFFER:
                     del self.spoken[: len(self.spoken) - MAX_BUFFER]
 
+    def next_chunk(self) -> bytes:
+        """The caller's next 20 ms (8 kHz PCM): the adviser's voice, a prompt, or hold audio."""
+        if self.state == "connected":
+            chunk = bytes(self.spoken[:320]) if len(self.spoken) >= 320 else SILENCE
+            del self.spoken[: len(chunk) if chunk is not SILENCE else 0]
+        elif self.state != "held" and self.spoken_prompt:
+            chunk = bytes(self.spoken_prompt[:320]).ljust(320, b"\x00")
+            del self.spoken_prompt[:320]
+        else:
+            chunk, self._hold_n = HOLD[self._hold_n % len(HOLD)], self._hold_n + 1
+        return chunk
+
+
+class TwilioLeg(CallLeg):
+    """A phone call: the caller's audio comes and goes as μ-law over Twilio's media stream."""
+
+    def __init__(self, conversation_id: str, ice: RTCConfiguration, stream_sid: str, send: Send) -> None:
+        super().__init__(conversation_id, ice)
+        self.stream_sid = stream_sid
+        self.send = send
+        """Sends one Media Streams message to Twilio."""
+
+    def start(self) -> None:
+        self.tasks.spawn(self._play())
+
+    def citizen_audio(self, payload: str) -> None:
+        """A Twilio ``media`` payload."""
+        if self.pc is not None:
+            self.citizen_pcm(self.mulaw.decode(base64.b64decode(payload)))
+
     async def _play(self) -> None:
-        """Every 20 ms, one frame to the caller: the adviser's voice, hold audio, or silence."""
+        """Every 20 ms, one frame to the caller, paced by the clock (Twilio plays what it gets)."""
         loop = asyncio.get_running_loop()
-        due, n = loop.time(), 0
+        due = loop.time()
         while self.state != "ended":
-            if self.state == "connected":
-                chunk = bytes(self.spoken[:320]) if len(self.spoken) >= 320 else SILENCE
-                del self.spoken[: len(chunk) if chunk is not SILENCE else 0]
-            elif self.state != "held" and self.spoken_prompt:
-                chunk = bytes(self.spoken_prompt[:320]).ljust(320, b"\x00")
-                del self.spoken_prompt[:320]
-            else:
-                chunk, n = HOLD[n % len(HOLD)], n + 1
-            payload = base64.b64encode(self.mulaw.encode(chunk)).decode()
+            payload = base64.b64encode(self.mulaw.encode(self.next_chunk())).decode()
             try:
                 await self.send({"event": "media", "streamSid": self.stream_sid, "media": {"payload": payload}})
             except Exception:
                 return  # the stream has gone; the socket's handler ends the call
             due += FRAME_S
             await asyncio.sleep(max(0.0, due - loop.time()))
+
+
+class CallerTrack(MediaStreamTrack):
+    """What a web caller hears, paced in real time: the adviser's voice, a prompt, or hold audio."""
+
+    kind = "audio"
+
+    def __init__(self, leg: CallLeg) -> None:
+        super().__init__()
+        self.leg = leg
+        self.pts = 0
+        self.due: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop = asyncio.get_running_loop()
+        self.due = loop.time() if self.due is None else self.due + FRAME_S
+        await asyncio.sleep(max(0.0, self.due - loop.time()))
+        frame = pcm_frame(self.leg.next_chunk(), self.pts)
+        self.pts += FRAME_SAMPLES
+        return frame
+
+
+class WebLeg(CallLeg):
+    """A browser call from the citizen chat page: the caller's side is a WebRTC peer of this node too."""
+
+    def __init__(self, conversation_id: str, ice: RTCConfiguration) -> None:
+        super().__init__(conversation_id, ice)
+        self.caller = RTCPeerConnection(ice)
+
+    async def answer_caller(self, sdp: str) -> str:
+        """Answer the caller's browser; the answer's SDP."""
+        self.caller.addTrack(CallerTrack(self))
+
+        @self.caller.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio":
+                self.tasks.spawn(self._hear_caller(track))
+
+        await self.caller.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await self.caller.setLocalDescription(await self.caller.createAnswer())
+        return self.caller.localDescription.sdp
+
+    async def _hear_caller(self, track: MediaStreamTrack) -> None:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE, frame_size=FRAME_SAMPLES)
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                for out in resampler.resample(await track.recv()):  # type: ignore[arg-type]
+                    self.citizen_pcm(bytes(out.planes[0])[: out.samples * 2])
+
+    async def close(self) -> None:
+        await super().close()
+        await self.caller.close()

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels.voice import prompts, signature
 from channels.voice.ice import IceServers
-from channels.voice.leg import CallLeg
+from channels.voice.leg import CallLeg, TwilioLeg, WebLeg
 from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.voice")
@@ -32,14 +32,13 @@ class Lines:
         self.svc = svc
         self.ice = ice
         self.legs: dict[str, CallLeg] = {}
-        self.sockets: dict[str, WebSocket] = {}
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
         self.first_announcement_s = 1.0
         self.announce_every_s = 30.0
         """How soon a waiting caller hears their place and expected wait, and how often again."""
         self.tasks = TaskSet()
 
-    async def start(self, ws: WebSocket, start: dict[str, Any]) -> CallLeg | None:
+    async def start(self, ws: WebSocket, start: dict[str, Any]) -> TwilioLeg | None:
         """A stream started: check it is ours, listen for its signalling, queue the call. None if not ours."""
         svc, cid = self.svc, str((start.get("customParameters") or {}).get("conversation_id", ""))
         conv = await svc.calls.by_call_sid(str(start.get("callSid", "")))
@@ -51,20 +50,39 @@ class Lines:
             await ws.send_text(json.dumps(msg, separators=(",", ":")))
 
         config = self.ice.for_node(svc.settings.node_id, time.time())
-        leg = self.legs[cid] = CallLeg(cid, str(start.get("streamSid", "")), send, config)
-        self.sockets[cid] = ws
-
-        def handle(frame: dict[str, Any]) -> None:
-            self.tasks.spawn(self.signal(leg, frame))
-
-        self.handlers[cid] = handle
-        await svc.hub.subscribe(svc.keys.to_citizen(cid), handle)
+        leg = TwilioLeg(cid, config, str(start.get("streamSid", "")), send)
+        leg.hang_up = ws.close  # closing the stream ends <Connect>; with no TwiML after it, the call ends
+        await self._hold(leg)
         leg.start()
         if await svc.calls.start(cid):
             await svc.conversations.enqueue(await svc.store.conversation(cid))
             await svc.conversations.dispatch(cid)
         self.tasks.spawn(self._announce(leg))
         return leg
+
+    async def web_call(self, conversation_id: str, sdp: str) -> tuple[WebLeg, str]:
+        """A browser call from the chat page: answer the caller's WebRTC offer; (the leg, the answer's SDP).
+        ValueError (and aiortc's own errors) for an offer it cannot use."""
+        leg = WebLeg(conversation_id, self.ice.for_node(self.svc.settings.node_id, time.time()))
+        try:
+            answer = await leg.answer_caller(sdp)
+        except Exception:
+            await leg.close()
+            raise
+        leg.hang_up = lambda: self.finish(leg)
+        await self._hold(leg)
+        self.tasks.spawn(self._announce(leg))
+        return leg, answer
+
+    async def _hold(self, leg: CallLeg) -> None:
+        """Hold the leg on this node, listening for what the adviser and the conversation do."""
+
+        def handle(frame: dict[str, Any]) -> None:
+            self.tasks.spawn(self.signal(leg, frame))
+
+        self.legs[leg.conversation_id] = leg
+        self.handlers[leg.conversation_id] = handle
+        await self.svc.hub.subscribe(self.svc.keys.to_citizen(leg.conversation_id), handle)
 
     async def _announce(self, leg: CallLeg) -> None:
         """While the caller waits: their place in the queue and the expected wait, now and every so often."""
@@ -89,10 +107,8 @@ class Lines:
         elif kind == "chat.transferred":
             await leg.back_to_queue()
         elif kind == "chat.ended" and frame.get("by") == "agent":
-            leg.state = "ended"  # closing the stream ends <Connect>; with no TwiML after it, the call ends
-            ws = self.sockets.get(leg.conversation_id)
-            if ws is not None:
-                await ws.close()
+            leg.state = "ended"
+            await leg.hang_up()
 
     async def _answer(self, leg: CallLeg, agent_id: str, sdp: str) -> None:
         cid = leg.conversation_id
@@ -122,8 +138,8 @@ class Lines:
         """The stream ended: a caller who hung up has left (abandoned while waiting, ended while talking)."""
         svc, cid = self.svc, leg.conversation_id
         by_agent = leg.state == "ended"
-        self.legs.pop(cid, None)
-        self.sockets.pop(cid, None)
+        if self.legs.pop(cid, None) is None:
+            return  # already finished
         handler = self.handlers.pop(cid, None)
         if handler is not None:
             await svc.hub.unsubscribe(svc.keys.to_citizen(cid), handler)
@@ -151,7 +167,7 @@ async def media_socket(ws: WebSocket) -> None:
         return
     await ws.accept()
     lines: Lines = svc.lines
-    leg: CallLeg | None = None
+    leg: TwilioLeg | None = None
     try:
         while True:
             msg = json.loads(await ws.receive_text())
@@ -161,7 +177,7 @@ async def media_socket(ws: WebSocket) -> None:
                 if leg is None:
                     await ws.close(code=1008, reason="unknown call")
                     return
-            elif event == "media" and leg is not None:
+            elif event == "media" and isinstance(leg, TwilioLeg):
                 leg.citizen_audio(str((msg.get("media") or {}).get("payload", "")))
             elif event == "dtmf" and leg is not None:
                 await lines.dtmf(leg, str((msg.get("dtmf") or {}).get("digit", "")))
