@@ -17,6 +17,7 @@ from tests.channels.voice.peer import AdviserPeer
 from tests.channels.voice.spectrum import dominant_frequency
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
 from tests.conftest import LiveServer
+from tests.contactd.test_hours import close_benefits_today
 from tests.helpers import Client, typed
 
 
@@ -187,3 +188,16 @@ async def test_on_hold_the_caller_hears_hold_audio_and_a_blind_transfer_reaches_
         await peer.close()
         await second_peer.close()
         await stream.close()
+
+
+async def test_a_call_outside_opening_hours_hears_when_the_line_opens_and_is_recorded(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
+    await close_benefits_today(server, db)
+    twilio, sid = TwilioStandIn(server), call_sid()
+    queues = [q["name"] for q in await server.services.store.queues()]
+    twiml = await twilio.dial(sid, language="1", topic=str(queues.index("benefits") + 1))
+    assert "<Stream" not in twiml and "<Hangup" in twiml
+    assert "Sorry, we are closed at the moment. We open again on" in twiml
+    row = await db.fetchrow("SELECT state, ended_by FROM conversations WHERE external_id = $1", sid)
+    assert dict(row) == {"state": "closed", "ended_by": "system"}
