@@ -175,6 +175,8 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     )
     svc.citizens.svc = svc
     svc.lines.svc = svc
+    conversations.call_accepted = svc.lines.callbacks.accepted
+    conversations.park_offer = svc.lines.callbacks.park
     return svc
 
 

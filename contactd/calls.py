@@ -4,10 +4,23 @@ the caller is in the phone menu (state ``arriving``), and joins its queue when i
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 
 from contactd.store import CONVERSATION_SQL, Conversation, _conversation
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A caller waiting to be called back."""
+
+    number: str
+    """Theirs (E.164)."""
+    called: str
+    """The department's number they dialled: the call back comes from it."""
+    sid: str | None
+    """The outbound call's CallSid, once placed."""
 
 
 class CallRecords:
@@ -17,7 +30,9 @@ class CallRecords:
         self.pool = pool
         self.tenant = tenant
 
-    async def ring(self, call_sid: str, caller: str, queue: str = "general") -> tuple[Conversation, bool]:
+    async def ring(
+        self, call_sid: str, caller: str, called: str = "", queue: str = "general"
+    ) -> tuple[Conversation, bool]:
         """Record a call ringing in (the caller known again by number); (the call, whether it is new).
 
         Twilio retries a webhook it got no answer to: the second time finds the first call.
@@ -36,13 +51,15 @@ class CallRecords:
                 caller,
             )
             cid = await conn.fetchval(
-                "INSERT INTO conversations (tenant_id, channel, queue_id, citizen_id, state, external_id)"
-                " SELECT $1, 'voice', q.id, $2, 'arriving', $3 FROM queues q WHERE q.tenant_id = $1 AND q.name = $4"
+                "INSERT INTO conversations"
+                " (tenant_id, channel, queue_id, citizen_id, state, external_id, called_number)"
+                " SELECT $1, 'voice', q.id, $2, 'arriving', $3, $5 FROM queues q WHERE q.tenant_id = $1 AND q.name = $4"
                 " ON CONFLICT (tenant_id, channel, external_id) DO NOTHING RETURNING id",
                 self.tenant,
                 citizen,
                 call_sid,
                 queue,
+                called or None,
             )
             if cid is not None:
                 await conn.execute(
@@ -83,6 +100,40 @@ class CallRecords:
             uuid.UUID(conversation_id),
         )
         return done.endswith(" 1")
+
+    async def request_callback(self, conversation_id: str) -> str | None:
+        """A waiting caller chose to be called back on their number, keeping their place; the number,
+        or None if the call no longer waits (or came from no number we can call)."""
+        number: str | None = await self.pool.fetchval(
+            "UPDATE conversations c SET callback_number = z.phone FROM citizens z"
+            " WHERE c.id = $1 AND z.id = c.citizen_id AND c.channel = 'voice' AND c.state IN ('queued', 'offered')"
+            " AND z.phone ~ '^[+][1-9][0-9]{6,14}$' RETURNING c.callback_number",
+            uuid.UUID(conversation_id),
+        )
+        return number
+
+    async def callback(self, conversation_id: str) -> Callback | None:
+        """The call back a conversation waits for, if it is one."""
+        row = await self.pool.fetchrow(
+            "SELECT callback_number, called_number, callback_sid FROM conversations"
+            " WHERE id = $1 AND callback_number IS NOT NULL",
+            uuid.UUID(conversation_id),
+        )
+        return Callback(row["callback_number"], row["called_number"] or "", row["callback_sid"]) if row else None
+
+    async def placed(self, conversation_id: str, call_sid: str) -> None:
+        """The call back was placed through Twilio as ``call_sid``."""
+        await self.pool.execute(
+            "UPDATE conversations SET callback_sid = $2 WHERE id = $1", uuid.UUID(conversation_id), call_sid
+        )
+
+    async def by_callback_sid(self, call_sid: str) -> Conversation | None:
+        row = await self.pool.fetchrow(
+            CONVERSATION_SQL + " WHERE c.tenant_id = $1 AND c.channel = 'voice' AND c.callback_sid = $2",
+            self.tenant,
+            call_sid,
+        )
+        return _conversation(row) if row else None
 
     async def hung_up_in_menu(self, call_sid: str) -> bool:
         """The caller hung up before reaching a queue: the call is recorded as abandoned."""

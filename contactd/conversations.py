@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +58,10 @@ class Conversations:
         self.handle_time_s: dict[str, float] = {}
         self.hours: dict[str, Hours] = {}
         """Each queue's opening hours (re-read every half minute)."""
+        self.call_accepted: Callable[[Conversation], Awaitable[None]] = _nothing
+        """Places a call back once an adviser took it (set by the app)."""
+        self.park_offer: Callable[[str, str, str], Awaitable[bool]] = _refuse
+        """Keeps an adviser's offer for a call back still ringing (set by the app)."""
         self.ice = IceServers()
         """STUN/TURN servers handed to consoles at call time (set by the app)."""
         self.previous_agent: dict[str, PreviousAgent] = {}
@@ -235,6 +239,8 @@ class Conversations:
         log.info("offer accepted", extra={"conversation_id": conversation_id, "agent_id": user.id})
         await self.to_agent(user.id, await self.assigned_frame(conv))
         await self.agents.push_state(str(user.id))
+        if conv.channel == "voice":
+            await self.call_accepted(conv)
         await self.to_citizen(conversation_id, chat.agent_joined(user.name))
 
     async def assigned_frame(self, conv: Conversation) -> Frame:
@@ -264,8 +270,11 @@ class Conversations:
             raise Forbidden("That conversation is not a call.")
         channel = self.keys.to_citizen(conversation_id)
         heard = await self.hub.redis.publish(channel, json.dumps({**frame, "agent_id": str(user.id)}))
-        if not heard:
-            raise Unavailable("The call's line is not answering; it may have just ended.")
+        if heard:
+            return
+        if frame["type"] == "rtc.offer" and await self.park_offer(conversation_id, str(user.id), str(frame["sdp"])):
+            return  # a call back still ringing: answered when the caller picks up
+        raise Unavailable("The call's line is not answering; it may have just ended.")
 
     async def reject(self, user: User, conversation_id: str) -> None:
         if not await self.router.reject(conversation_id, str(user.id)):
@@ -429,6 +438,14 @@ class Conversations:
         return LiveConversation(
             conv.id, conv.queue, conv.channel, state, agent, _ms(conv), conv.citizen_name, conv.language, conv.priority
         )
+
+
+async def _nothing(conv: Conversation) -> None:
+    return None
+
+
+async def _refuse(conversation_id: str, agent_id: str, sdp: str) -> bool:
+    return False
 
 
 def _citizen_state(state: str) -> str:

@@ -64,6 +64,10 @@ class Keys:
         an entry whose reservation has ended is dropped when read."""
         return f"{self.prefix}:held:{agent_id}"
 
+    def pending_offer(self, conversation_id: str) -> str:
+        """STRING (with TTL): an adviser's WebRTC offer for a call back still ringing, JSON {agent_id, sdp}."""
+        return f"{self.prefix}:pending-offer:{conversation_id}"
+
     def offers(self) -> str:
         """ZSET: conversation ids with a pending offer, scored by the offer's deadline (ms)."""
         return f"{self.prefix}:offers"

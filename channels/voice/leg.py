@@ -159,6 +159,8 @@ class TwilioLeg(CallLeg):
         self.stream_sid = stream_sid
         self.send = send
         """Sends one Media Streams message to Twilio."""
+        self.called_back = False
+        """A call we placed to call a caller back (not one that rang in)."""
 
     def start(self) -> None:
         self.tasks.spawn(self._play())

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels.voice import prompts, signature
+from channels.voice.callback import Callbacks
 from channels.voice.ice import IceServers
 from channels.voice.leg import CallLeg, TwilioLeg, WebLeg
 from contactd.tasks import TaskSet
@@ -33,6 +34,7 @@ class Lines:
         self.ice = ice
         self.legs: dict[str, CallLeg] = {}
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self.callbacks = Callbacks(self)
         self.first_announcement_s = 1.0
         self.announce_every_s = 30.0
         """How soon a waiting caller hears their place and expected wait, and how often again."""
@@ -41,9 +43,12 @@ class Lines:
     async def start(self, ws: WebSocket, start: dict[str, Any]) -> TwilioLeg | None:
         """A stream started: check it is ours, listen for its signalling, queue the call. None if not ours."""
         svc, cid = self.svc, str((start.get("customParameters") or {}).get("conversation_id", ""))
-        conv = await svc.calls.by_call_sid(str(start.get("callSid", "")))
-        if conv is None or conv.id != cid or conv.state != "arriving":
-            log.warning("media stream refused: not a call in the menu", extra={"conversation_id": cid})
+        sid = str(start.get("callSid", ""))
+        conv = await svc.calls.by_call_sid(sid)
+        called_back = conv is None and (conv := await svc.calls.by_callback_sid(sid)) is not None
+        expected = "assigned" if called_back else "arriving"
+        if conv is None or conv.id != cid or conv.state != expected:
+            log.warning("media stream refused: not a call we are expecting", extra={"conversation_id": cid})
             return None
 
         async def send(msg: dict[str, Any]) -> None:
@@ -52,8 +57,14 @@ class Lines:
         config = self.ice.for_node(svc.settings.node_id, time.time())
         leg = TwilioLeg(cid, config, str(start.get("streamSid", "")), send)
         leg.hang_up = ws.close  # closing the stream ends <Connect>; with no TwiML after it, the call ends
+        leg.called_back = called_back
+        if called_back:
+            leg.state = "connected"  # no hold audio: the adviser is there, their audio starts soon
         await self._hold(leg)
         leg.start()
+        if called_back:  # the adviser is waiting: answer the offer their console already sent
+            await self.callbacks.answered(leg, self._answer)
+            return leg
         if await svc.calls.start(cid):
             await svc.conversations.enqueue(await svc.store.conversation(cid))
             await svc.conversations.dispatch(cid)
@@ -92,7 +103,8 @@ class Lines:
             position = await self.svc.router_store.position(live.queue, live.id) if live else None
             if live is not None and position is not None:
                 wait_s = (await self.svc.conversations.estimator(live.queue))(position)
-                names = prompts.announcement(live.language, position, wait_s)
+                offer_callback = isinstance(leg, TwilioLeg) and not leg.called_back
+                names = prompts.announcement(live.language, position, wait_s, offer_callback)
                 leg.announce(b"".join(prompts.load(live.language, name) for name in names))
             await asyncio.sleep(self.announce_every_s)
 
@@ -128,6 +140,9 @@ class Lines:
             await self.svc.hub.publish(self.svc.keys.to_agent(agent_id), frame)
 
     async def dtmf(self, leg: CallLeg, digit: str) -> None:
+        if digit == "1" and leg.state == "queued" and isinstance(leg, TwilioLeg):
+            await self.callbacks.request(leg)
+            return
         live = await self.svc.router_store.conversation(leg.conversation_id)
         if live is not None and live.state == "assigned" and digit in "0123456789*#" and len(digit) == 1:
             await self._tell(
@@ -137,7 +152,7 @@ class Lines:
     async def finish(self, leg: CallLeg) -> None:
         """The stream ended: a caller who hung up has left (abandoned while waiting, ended while talking)."""
         svc, cid = self.svc, leg.conversation_id
-        by_agent = leg.state == "ended"
+        by_agent = leg.state in ("ended", "callback")  # a caller waiting for a call back has not left
         if self.legs.pop(cid, None) is None:
             return  # already finished
         handler = self.handlers.pop(cid, None)

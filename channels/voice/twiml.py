@@ -16,11 +16,13 @@ WORDS = {
     "en": {
         "topic": "For {name}, press {digit}.",
         "hold": "Thank you. Please hold while we connect you to an adviser.",
+        "calling_back": "Hello. You asked us to call you back. Connecting you to an adviser now.",
         "sorry": "Sorry, we could not take your call just now. Please try again later.",
     },
     "cy": {
         "topic": "Ar gyfer {name}, pwyswch {digit}.",
         "hold": "Diolch. Arhoswch tra byddwn yn eich cysylltu ag ymgynghorydd.",
+        "calling_back": "Helo. Gofynnoch i ni eich ffonio'n ôl. Rydym yn eich cysylltu ag ymgynghorydd nawr.",
         "sorry": "Mae'n ddrwg gennym, ni allem gymryd eich galwad ar hyn o bryd. Ceisiwch eto yn nes ymlaen.",
     },
 }
@@ -48,16 +50,21 @@ def topics(action: str, language: str, names: Sequence[str]) -> str:
     return str(r)
 
 
-def connect(stream_url: str, conversation_id: str, language: str) -> str:
+def connect(stream_url: str, conversation_id: str, language: str, words: str = "hold") -> str:
     """Hand the call's audio to our media stream endpoint, which queues it and plays hold audio."""
     r = VoiceResponse()
-    r.say(WORDS[language]["hold"], language=SAY[language])
+    r.say(WORDS[language][words], language=SAY[language])
     c = Connect()
     s = Stream(url=stream_url)
     s.parameter(name="conversation_id", value=conversation_id)
     c.append(s)
     r.append(c)
     return str(r)
+
+
+def calling_back(stream_url: str, conversation_id: str, language: str) -> str:
+    """The caller answered our call back: say who is calling, then connect them to the waiting adviser."""
+    return connect(stream_url, conversation_id, language, "calling_back")
 
 
 def closed(message: str, language: str) -> str:

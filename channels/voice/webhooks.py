@@ -48,8 +48,10 @@ async def voice(request: Request) -> Response:
     svc, step = _svc(request), request.query_params.get("step", "")
     action = signature.signed_url(svc.settings.public_url, "/twilio/voice")
     if step == "":
-        await svc.calls.ring(call_sid, form.get("From", "unknown caller")[:80])
+        await svc.calls.ring(call_sid, form.get("From", "unknown caller")[:80], form.get("To", "")[:40])
         return _xml(twiml.welcome(f"{action}?step=language"))
+    if step == "callback":
+        return _xml(await _calling_back(svc, call_sid, request.query_params.get("conversation", "")))
     if step == "language":
         language = "cy" if form.get("Digits") == "2" else "en"
         await svc.calls.choose(call_sid, language=language)
@@ -74,6 +76,15 @@ async def _chosen(svc: Any, call_sid: str, digits: str) -> str:
     return twiml.connect(stream, conv.id, conv.language)
 
 
+async def _calling_back(svc: Any, call_sid: str, conversation_id: str) -> str:
+    """A caller answered the call back we placed: hand its audio to the media stream."""
+    conv = await svc.calls.by_callback_sid(call_sid)
+    if conv is None or conv.id != conversation_id or conv.state != "assigned":
+        return twiml.sorry("en")
+    stream = signature.signed_url(svc.settings.public_url, "/twilio/media", websocket=True)
+    return twiml.calling_back(stream, conv.id, conv.language)
+
+
 async def status(request: Request) -> Response:
     """Twilio's call status callback: a caller who hangs up while waiting has abandoned; one who hangs
     up while talking has ended the conversation (the adviser moves to wrap-up)."""
@@ -87,6 +98,9 @@ async def status(request: Request) -> Response:
         log.info("caller hung up in the menu", extra={"call_sid": call_sid})
         return Response(status_code=204)
     conv = await svc.calls.by_call_sid(call_sid)
+    if conv is not None and await svc.calls.callback(conv.id) is not None:
+        return Response(status_code=204)  # they hung up to be called back: they keep their place
+    conv = conv or await svc.calls.by_callback_sid(call_sid)
     if conv is not None and conv.state in ("queued", "offered", "assigned"):
-        await svc.conversations.citizen_left(conv.id)
+        await svc.conversations.citizen_left(conv.id)  # an unanswered call back ends like a caller who left
     return Response(status_code=204)

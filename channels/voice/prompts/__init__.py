@@ -21,6 +21,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "under_minute": "Your expected wait is under a minute.",
         "wait_long": "Your expected wait is more than twenty minutes.",
         "thanks": "Thank you for holding. An adviser will be with you as soon as possible.",
+        "callback_offer": "To hang up and be called back on this number when it is your turn, press 1.",
+        "callback_confirm": "Thank you. We will call you back on this number when it is your turn. Goodbye.",
         **{f"n{n}": str(n) for n in NUMBERS},
     },
     "cy": {
@@ -33,14 +35,17 @@ PHRASES: dict[str, dict[str, str]] = {
         "under_minute": "Eich amser aros disgwyliedig yw llai na munud.",
         "wait_long": "Eich amser aros disgwyliedig yw mwy nag ugain munud.",
         "thanks": "Diolch am aros. Bydd ymgynghorydd gyda chi cyn gynted â phosibl.",
+        "callback_offer": "I roi'r ffôn i lawr a chael galwad yn ôl ar y rhif hwn pan ddaw eich tro, pwyswch 1.",
+        "callback_confirm": "Diolch. Byddwn yn eich ffonio'n ôl ar y rhif hwn pan ddaw eich tro. Hwyl fawr.",
         **{f"n{n}": str(n) for n in NUMBERS},
     },
 }
 
 
-def announcement(language: str, position: int, wait_s: int | None) -> list[str]:
+def announcement(language: str, position: int, wait_s: int | None, callback: bool = False) -> list[str]:
     """The prompts, in order, that tell a caller at ``position`` (1-based) of their expected wait
-    (``None``: no honest estimate, as when nobody serving the queue is available: not said)."""
+    (``None``: no honest estimate, as when nobody serving the queue is available: not said), and,
+    with ``callback``, how to be called back instead of waiting."""
     names = ["position", f"n{position}", "in_queue"] if position in NUMBERS else ["many_ahead"]
     if wait_s is not None:
         minutes = round(wait_s / 60)
@@ -52,7 +57,7 @@ def announcement(language: str, position: int, wait_s: int | None) -> list[str]:
             names += ["wait", f"n{minutes}", "minutes"]
         else:
             names.append("wait_long")
-    return [*names, "thanks"]
+    return [*names, *(["callback_offer"] if callback else []), "thanks"]
 
 
 @cache

@@ -22,6 +22,10 @@ def test_the_caller_hears_their_place_and_wait(position: int, wait_s: int | None
     assert announcement("cy", position, wait_s) == said  # the same prompts, spoken in Welsh
 
 
+def test_a_phone_caller_is_told_how_to_be_called_back_before_the_thanks() -> None:
+    assert announcement("en", 4, None, callback=True) == ["position", "n4", "in_queue", "callback_offer", "thanks"]
+
+
 def test_every_prompt_exists_in_both_languages_as_telephone_audio() -> None:
     assert PHRASES["en"].keys() == PHRASES["cy"].keys()
     for language, phrases in PHRASES.items():

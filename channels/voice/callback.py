@@ -1,0 +1,89 @@
+"""Calling a caller back instead of keeping them on hold.
+
+A waiting caller presses 1: they hear that they will be called back, the line clears, and the call
+keeps its place in the queue. When an adviser accepts it, the call is placed through Twilio's REST
+API; when the caller answers, Twilio's media stream reaches us like an incoming call, and the
+adviser's WebRTC offer (sent when they accepted, kept until then) is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.voice import prompts
+from channels.voice.dialer import Dialer
+from channels.voice.leg import CallLeg, TwilioLeg
+from contactd.errors import Unavailable
+from contactd.store import Conversation
+
+log = logging.getLogger("channels.voice")
+PENDING_S = 120  # how long an adviser's offer waits for the caller to answer the call back
+
+Answer = Callable[[CallLeg, str, str], Awaitable[None]]
+
+
+class Callbacks:
+    """Calls back, for the calls a node holds (``Lines``)."""
+
+    def __init__(self, lines: Any) -> None:
+        self.lines = lines
+
+    @property
+    def svc(self) -> Any:
+        return self.lines.svc
+
+    async def request(self, leg: TwilioLeg) -> None:
+        """The waiting caller pressed 1: keep their place, tell them, and clear the line."""
+        svc, cid = self.svc, leg.conversation_id
+        number = await svc.calls.request_callback(cid)
+        if number is None:
+            return  # no longer waiting, or no number to call back
+        await svc.store.event("callback.requested", conversation_id=cid, data={"number_ends": number[-4:]})
+        log.info("caller asked to be called back", extra={"conversation_id": cid})
+        live = await svc.router_store.conversation(cid)
+        confirm = prompts.load(live.language if live else "en", "callback_confirm")
+        leg.state = "callback"  # the line clears, but the caller has not left
+        leg.announce(confirm)
+        await asyncio.sleep(len(confirm) / 8000 + 0.3)
+        await leg.hang_up()
+
+    async def accepted(self, conv: Conversation) -> None:
+        """An adviser took a call: if it is a call back not yet placed, place it now."""
+        svc = self.svc
+        callback = await svc.calls.callback(conv.id)
+        if callback is None or callback.sid is not None or conv.agent_id is None:
+            return
+        agent = str(conv.agent_id)
+        s = svc.settings
+        dialer = Dialer(s.twilio_api_url, s.twilio_account_sid, s.twilio_auth_token, s.public_url)
+        try:
+            sid = await dialer.call_back(conv.id, callback.number, callback.called)
+        except Unavailable as e:
+            log.warning("call back not placed: %s", e, extra={"conversation_id": conv.id})
+            await self._tell(agent, {"type": "error", "code": "unavailable", "message": str(e)})
+            return
+        await svc.calls.placed(conv.id, sid)
+        await self._tell(agent, {"type": "call.state", "conversation_id": conv.id, "state": "dialling"})
+
+    async def park(self, conversation_id: str, agent_id: str, sdp: str) -> bool:
+        """Keep an adviser's offer for a call back still ringing; False if this is no such call."""
+        callback = await self.svc.calls.callback(conversation_id)
+        if callback is None or callback.sid is None:
+            return False
+        value = json.dumps({"agent_id": agent_id, "sdp": sdp})
+        await self.svc.redis.set(self.svc.keys.pending_offer(conversation_id), value, ex=PENDING_S)
+        return True
+
+    async def answered(self, leg: CallLeg, answer: Answer) -> None:
+        """The caller answered the call back: answer the adviser's offer, if it is waiting."""
+        raw = await self.svc.redis.getdel(self.svc.keys.pending_offer(leg.conversation_id))
+        if raw:
+            offer = json.loads(raw)
+            await answer(leg, str(offer["agent_id"]), str(offer["sdp"]))
+
+    async def _tell(self, agent_id: str, frame: dict[str, Any]) -> None:
+        await self.svc.hub.publish(self.svc.keys.to_agent(agent_id), frame)

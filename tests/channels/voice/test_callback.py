@@ -1,0 +1,148 @@
+"""A caller who presses 1 is called back when it is their turn, keeping their place in the queue.
+
+Twilio's REST API is a local stand-in (``CONTACTD_TWILIO_API_URL``): it records the call placed and
+gives it a CallSid; the test then plays Twilio, fetching the call's TwiML and opening its media stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aioice.ice
+import asyncpg
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from channels.voice.audio import Mulaw
+from channels.voice.prompts import load
+from contactd.embedded import free_port
+from tests.channels.voice.peer import AdviserPeer
+from tests.channels.voice.spectrum import dominant_frequency
+from tests.channels.voice.test_call import conversation_of
+from tests.channels.voice.twilio import TwilioStandIn, call_sid
+from tests.conftest import LiveServer, make_settings
+from tests.helpers import typed
+
+SID = "AC" + "1" * 32
+TOKEN = "callback-test-token"
+
+
+class TwilioApi:
+    """Twilio's REST API as far as placing calls goes: ``POST /2010-04-01/Accounts/{sid}/Calls.json``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.placed: list[dict[str, Any]] = []
+        app = Starlette(routes=[Route("/2010-04-01/Accounts/{sid}/Calls.json", self.calls, methods=["POST"])])
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+
+    async def calls(self, request: Request) -> JSONResponse:
+        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        if request.path_params["sid"] != SID or request.headers.get("authorization") != expected:
+            return JSONResponse({"message": "Authenticate"}, status_code=401)
+        form = dict(await request.form())
+        sid = call_sid()
+        self.placed.append({**form, "Sid": sid})
+        return JSONResponse({"sid": sid, "status": "queued"}, status_code=201)
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+    yield
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[TwilioApi]:
+    api = TwilioApi()
+    task = asyncio.create_task(api.server.serve())
+    while not api.server.started:
+        await asyncio.sleep(0.02)
+    yield api
+    api.server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@pytest.fixture
+async def server(
+    server_urls: tuple[str, str], department: str, tmp_path: Path, api: TwilioApi
+) -> AsyncIterator[LiveServer]:
+    settings = make_settings(
+        server_urls,
+        department,
+        tmp_path,
+        twilio_account_sid=SID,
+        twilio_auth_token=TOKEN,
+        twilio_api_url=f"http://127.0.0.1:{api.port}",
+    )
+    live = await LiveServer(settings).start()
+    live.services.lines.first_announcement_s = 0.2
+    yield live
+    await live.stop()
+
+
+async def test_a_caller_who_presses_1_is_called_back_at_their_turn_and_talks_to_the_adviser(
+    server: LiveServer, api: TwilioApi, db: asyncpg.Pool
+) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    cid = conversation_of(await twilio.dial(sid))
+    stream = await twilio.stream(sid, cid)
+    offer = Mulaw().decode(load("en", "callback_offer"))
+    for _ in range(150):
+        if offer in stream.heard:
+            break
+        await asyncio.sleep(0.1)
+    assert offer in stream.heard, "the waiting caller is not told they may be called back"
+    await stream.dtmf("1")
+    await asyncio.wait_for(stream.closed.wait(), 10)  # told they will be called back, then the line clears
+    assert Mulaw().decode(load("en", "callback_confirm")) in stream.heard
+    r = await twilio.post("/twilio/voice/status", {"CallSid": sid, "CallStatus": "completed"})
+    assert r.status_code == 204
+    row = await db.fetchrow("SELECT state, callback_number FROM conversations WHERE id = $1", uuid.UUID(cid))
+    assert dict(row) == {"state": "queued", "callback_number": "+447700900123"}  # still in the queue
+
+    agent = await server.agent("agent1")
+    await agent.take(cid)
+    peer = AdviserPeer(1000.0)
+    await agent.send({"type": "rtc.offer", "conversation_id": cid, "sdp": await peer.offer()})  # kept meanwhile
+    await agent.expect(typed("call.state", conversation_id=cid, state="dialling"))
+    assert len(api.placed) == 1
+    placed = api.placed[0]
+    assert (placed["To"], placed["From"]) == ("+447700900123", "+441632960000")
+    assert placed["Url"] == f"{server.settings.public_url}/twilio/voice?step=callback&conversation={cid}"
+
+    out_sid = placed["Sid"]  # Twilio rings the caller; they answer; Twilio fetches the call's TwiML
+    r = await twilio.post(f"/twilio/voice?step=callback&conversation={cid}", {"CallSid": out_sid})
+    assert "<Stream" in r.text and "You asked us to call you back" in r.text
+    back = await twilio.stream(out_sid, conversation_of(r.text))
+    back.speak(440.0)
+    try:
+        await peer.answered((await agent.expect(typed("rtc.answer", conversation_id=cid), timeout=10))["sdp"])
+        await asyncio.sleep(2.0)
+        assert abs(dominant_frequency(bytes(peer.heard[-8000:])) - 440) <= 10
+        assert abs(dominant_frequency(bytes(back.heard[-8000:])) - 1000) <= 10
+    finally:
+        await peer.close()
+        await back.close()
+    events = [r["type"] for r in await db.fetch("SELECT type FROM events WHERE conversation_id = $1", uuid.UUID(cid))]
+    assert "callback.requested" in events and "conversation.abandoned" not in events
+
+
+async def test_a_stream_for_a_call_back_nobody_placed_is_closed(server: LiveServer) -> None:
+    twilio = TwilioStandIn(server)
+    stream = await twilio.stream(call_sid(), str(uuid.uuid4()))
+    await asyncio.wait_for(stream.closed.wait(), 5)
+    assert stream.ws.close_code == 1008
+    r = await twilio.post(f"/twilio/voice?step=callback&conversation={uuid.uuid4()}", {"CallSid": call_sid()})
+    assert r.status_code == 200 and "<Stream" not in r.text and "<Hangup" in r.text
