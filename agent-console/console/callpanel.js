@@ -5,6 +5,7 @@ import { el } from '/static/dom.js';
 
 const STATE_TEXT = {
   ringing: 'Connecting the call…',
+  dialling: 'Calling the citizen back: their phone is ringing…',
   connected: 'Connected',
   held: 'On hold: the citizen hears hold music and you hear nothing',
 };

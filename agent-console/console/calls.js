@@ -7,7 +7,7 @@ import { createSoftphone } from './softphone.js';
 
 const MICROPHONE_TEXT = 'Your microphone is not available: allow it in the browser, then press Reconnect.';
 const NOT_CONNECTED_TEXT = 'You are not connected. Try again when the connection is back.';
-const STATES = new Set(['ringing', 'connected', 'held', 'ended']);
+const STATES = new Set(['ringing', 'dialling', 'connected', 'held', 'ended']);
 const DIGITS = /^[0-9*#]$/;
 // Error codes an rtc.offer can get (docs/protocol.md "Errors" and "Voice calls"); unknown_type
 // too, so a server without voice says so in the call panel.
@@ -208,6 +208,8 @@ export function createCalls(ctx) {
     const c = calls.get(frame.conversation_id);
     if (!c || !STATES.has(frame.state) || c.state === 'ended') return;
     const before = c.state;
+    // A call back rings the citizen's phone first: the answer comes when they pick up, however long that takes.
+    if (frame.state === 'dialling') clearTimeout(c.noAnswer);
     setState(c, frame.state, frame.by);
     if (frame.state === before) return;
     // 'ended' is announced with conversation.ended, which follows.
