@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from channels.chat.endpoint import Citizens, chat_socket
-from channels.voice import webhooks
+from channels.voice import recording, webhooks
 from channels.voice.ice import IceServers, use_host_addresses
 from channels.voice.media import Lines, media_socket
 from contactd.agents import Agents
@@ -239,7 +239,14 @@ def periodic_jobs(svc: Services) -> list[tuple[float, Callable[[], Awaitable[Any
         (30.0, svc.conversations.rebuild),
         (5.0, svc.agents.heartbeat),
         (30.0, lambda: refresh_queues(svc)),
+        (3600.0, lambda: expire_recordings(svc)),
     ]
+
+
+async def expire_recordings(svc: Services) -> int:
+    """Delete call recordings past their queue's days (file work off the event loop)."""
+    s, keep = svc.settings, dict(svc.conversations.recording_days)
+    return await asyncio.to_thread(recording.expire, s.data_dir, s.tenant, keep, time.time())
 
 
 async def every(seconds: float, job: Callable[[], Awaitable[Any]]) -> None:
@@ -285,6 +292,7 @@ async def refresh_queues(svc: Services) -> None:
     svc.router.escalations = await svc.queue_settings.queue_escalations()
     svc.conversations.hours = await svc.queue_settings.queue_hours()
     svc.conversations.previous_agent = await svc.queue_settings.previous_agent()
+    svc.conversations.recording_days = await svc.queue_settings.recording()
     figures = await Reports(svc.pool, svc.settings.tenant).queue_figures(datetime.now(UTC) - timedelta(days=1), 60)
     svc.conversations.handle_time_s = {q: f["aht_s"] for q, f in figures.items() if f["aht_s"]}
 

@@ -135,6 +135,12 @@ class CallRecords:
         )
         return _conversation(row) if row else None
 
+    async def recorded(self, conversation_id: str, path: str) -> None:
+        """The call is being recorded to ``path`` (under the data directory)."""
+        await self.pool.execute(
+            "UPDATE conversations SET recording = $2 WHERE id = $1", uuid.UUID(conversation_id), path
+        )
+
     async def hung_up_in_menu(self, call_sid: str) -> bool:
         """The caller hung up before reaching a queue: the call is recorded as abandoned."""
         done: str = await self.pool.execute(

@@ -36,6 +36,8 @@ AGENT_FRAMES: dict[str, Schema] = {
     "call.hold": {"conversation_id": CONVERSATION},
     "call.resume": {"conversation_id": CONVERSATION},
     "call.hangup": {"conversation_id": CONVERSATION},
+    "call.record.pause": {"conversation_id": CONVERSATION},
+    "call.record.resume": {"conversation_id": CONVERSATION},
     "ping": {},
 }
 

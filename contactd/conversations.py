@@ -64,6 +64,8 @@ class Conversations:
         """Keeps an adviser's offer for a call back still ringing (set by the app)."""
         self.ice = IceServers()
         """STUN/TURN servers handed to consoles at call time (set by the app)."""
+        self.recording_days: dict[str, int] = {}
+        """Each queue's days of call recordings kept (0 or absent: calls are not recorded)."""
         self.previous_agent: dict[str, PreviousAgent] = {}
         """Each queue's rule for returning citizens (re-read with the hours)."""
 

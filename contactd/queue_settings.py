@@ -232,6 +232,21 @@ class QueueSettings:
         )
         return done.endswith(" 1")
 
+    async def recording(self) -> dict[str, int]:
+        """Each active queue's days of call recordings kept (0: not recorded)."""
+        rows = await self.pool.fetch("SELECT name, recording_days FROM queues WHERE tenant_id = $1", self.tenant)
+        return {r["name"]: r["recording_days"] for r in rows}
+
+    async def set_recording(self, name: str, days: int) -> bool:
+        """Record an active queue's calls and keep them ``days`` (0: stop recording); False if no such queue."""
+        done: str = await self.pool.execute(
+            "UPDATE queues SET recording_days = $3 WHERE tenant_id = $1 AND name = $2 AND active",
+            self.tenant,
+            name,
+            days,
+        )
+        return done.endswith(" 1")
+
     async def previous_agent(self) -> dict[str, PreviousAgent]:
         """Each active queue's rule for returning citizens."""
         rows = await self.pool.fetch(

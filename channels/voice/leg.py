@@ -21,6 +21,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 
 from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Mulaw, hold_pattern, pcm_frame
+from channels.voice.recording import Recorder
 from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.voice")
@@ -72,6 +73,8 @@ class CallLeg:
         self.mulaw = Mulaw()
         self.pc: RTCPeerConnection | None = None
         self.tasks = TaskSet()
+        self.recorder: Recorder | None = None
+        """Set while the call is recorded (its queue records calls and an adviser answered)."""
         self.hang_up: Callable[[], Awaitable[None]] = self.close
         """Ends the caller's side (the node that holds it decides how)."""
         self._hold_n = 0
@@ -80,6 +83,8 @@ class CallLeg:
         """20 ms of the caller's audio (8 kHz PCM): kept for the adviser once one is connected."""
         if self.pc is None:
             return
+        if self.recorder is not None:
+            self.recorder.heard(pcm)
         if self.heard.full():
             self.heard.get_nowait()  # the adviser's side fell behind: drop the oldest, keep the delay short
         self.heard.put_nowait(pcm)
@@ -116,6 +121,9 @@ class CallLeg:
 
     async def close(self) -> None:
         self.state = "ended"
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
         await self._close_peer()
         await self.tasks.stop()
 
@@ -148,6 +156,8 @@ class CallLeg:
             del self.spoken_prompt[:320]
         else:
             chunk, self._hold_n = HOLD[self._hold_n % len(HOLD)], self._hold_n + 1
+        if self.recorder is not None and self.state in ("connected", "held"):
+            self.recorder.write(chunk if self.state == "connected" else SILENCE)  # held: the adviser is not heard
         return chunk
 
 

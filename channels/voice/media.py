@@ -21,6 +21,7 @@ from channels.voice import prompts, signature
 from channels.voice.callback import Callbacks
 from channels.voice.ice import IceServers
 from channels.voice.leg import CallLeg, TwilioLeg, WebLeg
+from channels.voice.recording import Recorder, recording_path
 from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.voice")
@@ -98,6 +99,7 @@ class Lines:
     async def _announce(self, leg: CallLeg) -> None:
         """While the caller waits: their place in the queue and the expected wait, now and every so often."""
         await asyncio.sleep(self.first_announcement_s)
+        told = False
         while leg.state == "queued":
             live = await self.svc.router_store.conversation(leg.conversation_id)
             position = await self.svc.router_store.position(live.queue, live.id) if live else None
@@ -105,6 +107,8 @@ class Lines:
                 wait_s = (await self.svc.conversations.estimator(live.queue))(position)
                 offer_callback = isinstance(leg, TwilioLeg) and not leg.called_back
                 names = prompts.announcement(live.language, position, wait_s, offer_callback)
+                if self.svc.conversations.recording_days.get(live.queue) and not told:
+                    names, told = ["recording_notice", *names], True  # once, before anything else
                 leg.announce(b"".join(prompts.load(live.language, name) for name in names))
             await asyncio.sleep(self.announce_every_s)
 
@@ -116,6 +120,10 @@ class Lines:
         elif kind in ("call.hold", "call.resume"):
             leg.hold(kind == "call.hold")
             await self._tell(agent, {"type": "call.state", "conversation_id": leg.conversation_id, "state": leg.state})
+        elif kind in ("call.record.pause", "call.record.resume") and leg.recorder is not None:
+            leg.recorder.paused = kind == "call.record.pause"
+            state = "paused" if leg.recorder.paused else "recording"
+            await self._tell(agent, {"type": "call.recording", "conversation_id": leg.conversation_id, "state": state})
         elif kind == "chat.transferred":
             await leg.back_to_queue()
         elif kind == "chat.ended" and frame.get("by") == "agent":
@@ -134,6 +142,18 @@ class Lines:
             return
         await self._tell(agent_id, {"type": "rtc.answer", "conversation_id": cid, "sdp": answer})
         await self._tell(agent_id, {"type": "call.state", "conversation_id": cid, "state": "connected"})
+        await self._record(leg, agent_id)
+
+    async def _record(self, leg: CallLeg, agent_id: str) -> None:
+        """Record the call from now, if its queue records calls (once per call; a transfer goes on in the same file)."""
+        svc, cid = self.svc, leg.conversation_id
+        live = await svc.router_store.conversation(cid)
+        if leg.recorder is not None or live is None or not svc.conversations.recording_days.get(live.queue):
+            return
+        path = recording_path(svc.settings.data_dir, svc.settings.tenant, live.queue, cid, time.time())
+        leg.recorder = Recorder(path)
+        await svc.calls.recorded(cid, str(path.relative_to(svc.settings.data_dir)))
+        await self._tell(agent_id, {"type": "call.recording", "conversation_id": cid, "state": "recording"})
 
     async def _tell(self, agent_id: str, frame: dict[str, Any]) -> None:
         if agent_id:

@@ -145,6 +145,8 @@ class QueueChange:
     """Rule for returning citizens."""
     hours: HoursChange | None = None
     """Opening hours."""
+    recording_days: int | None = None
+    """Days call recordings are kept (0: calls are not recorded)."""
 
     def public(self) -> dict[str, Any]:
         """The settings changed, as the API takes them."""
@@ -154,6 +156,7 @@ class QueueChange:
             "escalation": self.escalation,
             "previous_agent": {"days": rule.days, "wait_s": rule.wait_s} if rule else None,
             "hours": self.hours.public() if self.hours else None,
+            "recording": {"days": self.recording_days} if self.recording_days is not None else None,
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -181,8 +184,8 @@ def _prefixed(parse: Callable[[Any], T], value: Any, what: str) -> T | None:
 def parse_queue_change(body: dict[str, Any]) -> QueueChange:
     """A queue change from a PATCH body; ValueError says what is wrong."""
     strategy = body.get("strategy")
-    if all(body.get(k) is None for k in ("strategy", "escalation", "previous_agent", "hours")):
-        raise ValueError("Send a strategy, escalation steps, a previous_agent rule, hours, or any of them.")
+    if all(body.get(k) is None for k in ("strategy", "escalation", "previous_agent", "hours", "recording")):
+        raise ValueError("Send a strategy, escalation steps, a previous_agent rule, hours, recording, or any of them.")
     if strategy is not None and strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}.")
     return QueueChange(
@@ -190,7 +193,16 @@ def parse_queue_change(body: dict[str, Any]) -> QueueChange:
         escalation=_escalation(body.get("escalation")),
         previous_agent=_prefixed(PreviousAgent.parse, body.get("previous_agent"), "previous_agent"),
         hours=_prefixed(HoursChange.parse, body.get("hours"), "hours"),
+        recording_days=_prefixed(_recording, body.get("recording"), "recording"),
     )
+
+
+def _recording(value: Any) -> int:
+    """``{"days": 0-3650}``: how long call recordings are kept (0: calls to the queue are not recorded)."""
+    days = value.get("days") if isinstance(value, dict) and set(value) == {"days"} else None
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
+        raise ValueError('send {"days": 0-3650} (0: calls are not recorded)')
+    return days
 
 
 async def _apply(svc: Any, name: str, change: QueueChange) -> bool:
@@ -203,6 +215,8 @@ async def _apply(svc: Any, name: str, change: QueueChange) -> bool:
         found = await settings.set_previous_agent(name, change.previous_agent)
     if found and change.hours is not None:
         found = await settings.set_hours(name, change.hours)
+    if found and change.recording_days is not None:
+        found = await settings.set_recording(name, change.recording_days)
     return bool(found)
 
 

@@ -69,6 +69,8 @@ class AgentSession:
             "call.hold": lambda: conv.call_signal(user, cid, {"type": "call.hold"}),
             "call.resume": lambda: conv.call_signal(user, cid, {"type": "call.resume"}),
             "call.hangup": lambda: conv.agent_end(user, cid),
+            "call.record.pause": lambda: conv.call_signal(user, cid, {"type": "call.record.pause"}),
+            "call.record.resume": lambda: conv.call_signal(user, cid, {"type": "call.record.resume"}),
             "ping": self.pong,
         }
         await actions[kind]()

@@ -22,6 +22,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "wait_long": "Your expected wait is more than twenty minutes.",
         "thanks": "Thank you for holding. An adviser will be with you as soon as possible.",
         "callback_offer": "To hang up and be called back on this number when it is your turn, press 1.",
+        "recording_notice": "Calls to this line are recorded for quality and training."
+        " We pause the recording while you give any card details.",
         "callback_confirm": "Thank you. We will call you back on this number when it is your turn. Goodbye.",
         **{f"n{n}": str(n) for n in NUMBERS},
     },
@@ -36,6 +38,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "wait_long": "Eich amser aros disgwyliedig yw mwy nag ugain munud.",
         "thanks": "Diolch am aros. Bydd ymgynghorydd gyda chi cyn gynted â phosibl.",
         "callback_offer": "I roi'r ffôn i lawr a chael galwad yn ôl ar y rhif hwn pan ddaw eich tro, pwyswch 1.",
+        "recording_notice": "Mae galwadau i'r llinell hon yn cael eu recordio at ddibenion ansawdd a hyfforddiant."
+        " Rydym yn oedi'r recordio tra byddwch yn rhoi manylion cerdyn.",
         "callback_confirm": "Diolch. Byddwn yn eich ffonio'n ôl ar y rhif hwn pan ddaw eich tro. Hwyl fawr.",
         **{f"n{n}": str(n) for n in NUMBERS},
     },
