@@ -47,6 +47,7 @@ export function buildCallPanel({ key, name }) {
   }));
   parts.media = el('p', { class: 'call__media', 'data-testid': 'call-media' });
   parts.error = el('p', { class: 'error-message', role: 'alert', 'data-testid': 'call-error' });
+  parts.recording = el('p', { class: 'call__recording', 'data-testid': 'call-recording', hidden: true });
   buildControls(parts, name);
   parts.keys = el('span', { class: 'call__digits', 'data-testid': 'call-dtmf', text: 'none' });
   // One <audio> per call plays the citizen; it has no controls, so it takes no space.
@@ -58,6 +59,7 @@ export function buildCallPanel({ key, name }) {
     parts.state,
     el('p', { class: 'call__timer' }, ['Call time ', parts.timer]),
     parts.muted,
+    parts.recording,
     parts.media,
     parts.error,
     parts.controls,
@@ -74,8 +76,11 @@ function buildControls(parts, name) {
   parts.reconnect = button('Reconnect', 'call-reconnect', 'button--secondary', 'Reconnect the call audio');
   parts.play = button('Play call sound', 'call-play', 'button--secondary');
   parts.play.hidden = true;
+  // Shown only for a recorded call (call.recording): pause while the citizen gives card details.
+  parts.record = button('Pause recording', 'call-record', 'button--secondary');
+  parts.record.hidden = true;
   parts.controls = el('div', { class: 'button-group call__controls' }, [
-    parts.mute, parts.hold, parts.hangup, parts.reconnect, parts.play,
+    parts.mute, parts.hold, parts.hangup, parts.reconnect, parts.record, parts.play,
   ]);
 }
 

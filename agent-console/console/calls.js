@@ -59,6 +59,29 @@ export function createCalls(ctx) {
     parts.hangup.addEventListener('click', () => hangup(c));
     parts.reconnect.addEventListener('click', () => reconnect(c));
     parts.play.addEventListener('click', () => playSound(c));
+    parts.record.addEventListener('click', () => toggleRecording(c));
+  }
+
+  /** Pause a recorded call's recording (card details), or resume it; the server confirms with call.recording. */
+  function toggleRecording(c) {
+    const paused = c.recording === 'paused';
+    if (c.state === 'ended' || !c.recording) return;
+    ctx.send({ type: paused ? 'call.record.resume' : 'call.record.pause', conversation_id: c.id });
+  }
+
+  /** call.recording: this call is being recorded, or the recording is paused. */
+  function recording(frame) {
+    const c = calls.get(frame.conversation_id);
+    if (!c || !['recording', 'paused'].includes(frame.state)) return;
+    c.recording = frame.state;
+    const paused = frame.state === 'paused';
+    setText(c.parts.recording, paused
+      ? 'Recording paused: card details are not recorded. Resume it when they are done.'
+      : 'This call is being recorded.');
+    c.parts.recording.hidden = false;
+    c.parts.record.hidden = false;
+    setText(c.parts.record, paused ? 'Resume recording' : 'Pause recording');
+    ctx.announcePolite(paused ? 'Recording paused.' : 'Recording on.');
   }
 
   /** conversation.assigned re-sent (the console's socket came back): fresh TURN credentials, a new offer. */
@@ -201,6 +224,7 @@ export function createCalls(ctx) {
     showError(c, '');
     c.parts.controls.hidden = true;
     c.parts.muted.hidden = true;
+    c.parts.recording.hidden = true;
   }
 
   /** call.state from the server. */
@@ -294,5 +318,5 @@ export function createCalls(ctx) {
     setText(c.parts.error, text);
   }
 
-  return { open, reassign, answer, state, dtmf, offerFailed, end, remove, suspendAll, resetBusy, focus };
+  return { open, reassign, answer, state, dtmf, recording, offerFailed, end, remove, suspendAll, resetBusy, focus };
 }

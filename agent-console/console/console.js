@@ -60,6 +60,7 @@ const HANDLERS = {
   'rtc.answer': (f) => calls.answer(f),
   'call.state': (f) => calls.state(f),
   'call.dtmf': (f) => calls.dtmf(f),
+  'call.recording': (f) => calls.recording(f),
   error: handleError,
 };
 
