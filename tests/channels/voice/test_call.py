@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
-import aioice.ice
 import asyncpg
 import pytest
 
@@ -19,13 +17,6 @@ from tests.channels.voice.twilio import TwilioStandIn, call_sid
 from tests.conftest import LiveServer
 from tests.contactd.test_hours import close_benefits_today
 from tests.helpers import Client, typed
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """aioice leaves 127.0.0.1 out of its host candidates; on a test machine it is the only sure way."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    yield
 
 
 def conversation_of(twiml: str) -> str:

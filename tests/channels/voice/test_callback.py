@@ -10,11 +10,10 @@ import asyncio
 import base64
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aioice.ice
 import asyncpg
 import pytest
 import uvicorn
@@ -54,12 +53,6 @@ class TwilioApi:
         sid = call_sid()
         self.placed.append({**form, "Sid": sid})
         return JSONResponse({"sid": sid, "status": "queued"}, status_code=201)
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    yield
 
 
 @pytest.fixture

@@ -7,14 +7,11 @@ import asyncio
 import time
 import uuid
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
-import aioice.ice
 import asyncpg
 import httpx
 import numpy as np
-import pytest
 
 from channels.voice.audio import Mulaw
 from channels.voice.prompts import load
@@ -25,12 +22,6 @@ from tests.channels.voice.test_call import answer, conversation_of
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
 from tests.conftest import LiveServer
 from tests.helpers import login, typed
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    yield
 
 
 async def record_general(server: LiveServer, body: object) -> httpx.Response:

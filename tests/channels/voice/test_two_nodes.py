@@ -4,9 +4,8 @@ audio goes straight between the adviser and the node holding the call (two real 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import aioice.ice
 import pytest
 
 from tests.channels.voice.peer import AdviserPeer
@@ -18,12 +17,6 @@ from tests.processes import ContactdProcess
 
 pytestmark = pytest.mark.slow
 TOKEN = "two-nodes-twilio-token"
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    yield
 
 
 async def test_a_call_on_one_node_is_answered_from_a_console_on_another(

@@ -4,23 +4,14 @@ queues the call with hold audio and bridges it to the adviser's console like a p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import aioice.ice
 import asyncpg
-import pytest
 
 from tests.channels.voice.peer import AdviserPeer
 from tests.channels.voice.spectrum import dominant_frequency
 from tests.channels.voice.test_call import answer
 from tests.conftest import LiveServer
 from tests.helpers import Client, typed
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    yield
 
 
 async def call_us(server: LiveServer, caller: AdviserPeer, **extra: str) -> tuple[Client, str]:
