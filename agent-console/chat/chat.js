@@ -1,7 +1,8 @@
-// Citizen chat page (/chat/): bilingual English/Welsh web chat over /ws/chat.
+// Citizen chat page (/chat/): bilingual English/Welsh web chat over /ws/chat, or a call ("Call us").
 
-import { byId, el, isBusy, fetchQueues } from '/static/dom.js';
-import { createSession, busy } from './session.js';
+import { byId, el, isBusy, fetchQueues, focusNode } from '/static/dom.js';
+import { createSession, busy, idle } from './session.js';
+import { createCall } from './call.js';
 import { citizenKey, forgetKey, storedKey } from './remember.js';
 
 /** Every UI string, in English and Welsh. Values may use {placeholders} or be functions of vars. */
@@ -58,6 +59,31 @@ const STRINGS = {
     queueClosed: 'Sorry, this topic is closed at the moment. Try again later or choose another topic.',
     unknownQueue: 'Sorry, we could not find that topic. Choose another topic.',
     resumeFailed: 'We could not reconnect you to your last chat. You can start a new chat.',
+    callHint: 'To talk to an adviser instead, choose Call us. You will need a microphone, and speakers or headphones.',
+    callButton: 'Call us',
+    calling: 'Calling…',
+    micRefused: 'You did not allow this page to use your microphone, so you cannot call us. To call, allow the microphone in your browser settings and try again, or start a chat instead.',
+    micMissing: 'We could not find a microphone on this device. Connect one and try again, or start a chat instead.',
+    micFailed: 'We could not use your microphone. Close any other app that is using it and try again, or start a chat instead.',
+    callUnsupported: 'You cannot call us from this browser. Start a chat instead.',
+    callFailed: 'Sorry, we could not connect your call. Try again, or start a chat instead.',
+    callHeading: 'Your call',
+    callConnecting: 'Connecting your call…',
+    callConnected: 'Connected to {name}',
+    callConnectedAnon: 'Connected to an adviser',
+    callTransferred: 'You are being transferred to another adviser. Please stay on the line.',
+    callTimeLabel: 'Call time',
+    muteButton: 'Mute',
+    unmuteButton: 'Unmute',
+    mutedNotice: 'Your microphone is muted. The adviser cannot hear you.',
+    hangUpButton: 'Hang up',
+    soundBlocked: 'Your browser stopped the sound of the call. Select Play sound to hear it.',
+    playSound: 'Play sound',
+    callEnded: 'Call ended.',
+    callEndedByAgent: 'The adviser ended the call.',
+    callEndedByCitizen: 'You hung up.',
+    callLost: 'The connection was lost.',
+    callAgain: 'Start again',
   },
   cy: {
     languageName: 'Cymraeg',
@@ -111,6 +137,32 @@ const STRINGS = {
     queueClosed: 'Mae’n ddrwg gennym, mae’r pwnc hwn ar gau ar hyn o bryd. Rhowch gynnig arall arni yn nes ymlaen neu dewiswch bwnc arall.',
     unknownQueue: 'Mae’n ddrwg gennym, nid oeddem yn gallu dod o hyd i’r pwnc hwnnw. Dewiswch bwnc arall.',
     resumeFailed: 'Nid oeddem yn gallu eich ailgysylltu â’ch sgwrs ddiwethaf. Gallwch ddechrau sgwrs newydd.',
+    callHint: 'I siarad ag ymgynghorydd yn lle hynny, dewiswch Ffoniwch ni. Bydd angen meicroffon arnoch, a seinyddion neu glustffonau.',
+    callButton: 'Ffoniwch ni',
+    calling: 'Wrthi’n galw…',
+    micRefused: 'Nid ydych wedi caniatáu i’r dudalen hon ddefnyddio’ch meicroffon, felly ni allwch ein ffonio. I’n ffonio, caniatewch y meicroffon yng ngosodiadau eich porwr a rhowch gynnig arall arni, neu dechreuwch sgwrs yn lle hynny.',
+    micMissing: 'Nid oeddem yn gallu dod o hyd i feicroffon ar y ddyfais hon. Cysylltwch un a rhowch gynnig arall arni, neu dechreuwch sgwrs yn lle hynny.',
+    micFailed: 'Nid oeddem yn gallu defnyddio’ch meicroffon. Caewch unrhyw ap arall sy’n ei ddefnyddio a rhowch gynnig arall arni, neu dechreuwch sgwrs yn lle hynny.',
+    callUnsupported: 'Ni allwch ein ffonio o’r porwr hwn. Dechreuwch sgwrs yn lle hynny.',
+    callFailed: 'Mae’n ddrwg gennym, nid oeddem yn gallu cysylltu’ch galwad. Rhowch gynnig arall arni, neu dechreuwch sgwrs yn lle hynny.',
+    callHeading: 'Eich galwad',
+    callConnecting: 'Wrthi’n cysylltu’ch galwad…',
+    // "â" before a consonant, "ag" before a vowel: "â Bethan Jones", "ag Alex Morgan".
+    callConnected: ({ name }) => `Wedi’ch cysylltu ${/^[aeiouâêîôû]/i.test(name) ? 'ag' : 'â'} ${name}`,
+    callConnectedAnon: 'Wedi’ch cysylltu ag ymgynghorydd',
+    callTransferred: 'Rydych yn cael eich trosglwyddo i ymgynghorydd arall. Arhoswch ar y lein, os gwelwch yn dda.',
+    callTimeLabel: 'Hyd yr alwad',
+    muteButton: 'Distewi',
+    unmuteButton: 'Dad-dewi',
+    mutedNotice: 'Mae’ch meicroffon wedi’i ddistewi. Nid yw’r ymgynghorydd yn gallu eich clywed.',
+    hangUpButton: 'Rhoi’r ffôn i lawr',
+    soundBlocked: 'Mae’ch porwr wedi atal sain yr alwad. Dewiswch Chwarae’r sain i glywed yr alwad.',
+    playSound: 'Chwarae’r sain',
+    callEnded: 'Mae’r alwad wedi dod i ben.',
+    callEndedByAgent: 'Daeth yr ymgynghorydd â’r alwad i ben.',
+    callEndedByCitizen: 'Rhoesoch y ffôn i lawr.',
+    callLost: 'Collwyd y cysylltiad.',
+    callAgain: 'Dechrau eto',
   },
 };
 
@@ -144,6 +196,7 @@ const storage = {
 };
 
 const session = createSession({ state, t, storage, showError });
+const call = createCall({ t, showError, backToStart });
 
 init();
 
@@ -164,6 +217,7 @@ function init() {
 function bindEvents() {
   byId('language-toggle').addEventListener('click', toggleLanguage);
   byId('start-form').addEventListener('submit', onStartSubmit);
+  byId('call-button').addEventListener('click', onCallClick);
   byId('remember').addEventListener('change', (event) => { if (!event.target.checked) forgetKey(); });
   byId('message-form').addEventListener('submit', (event) => { event.preventDefault(); session.sendMessage(); });
   byId('message-input').addEventListener('keydown', (event) => {
@@ -196,6 +250,7 @@ function applyLanguage() {
   toggle.lang = other;
   renderQueueOptions();
   session.relabel();
+  call.relabel();
   if (state.errorKey) showError(t(state.errorKey), state.errorKey);
   for (const field of ['name', 'queue']) {
     const error = byId(`${field}-error`);
@@ -228,22 +283,44 @@ function renderQueueOptions() {
 
 function onStartSubmit(event) {
   event.preventDefault();
-  const button = byId('start-button');
-  if (isBusy(button)) return;
+  const fields = startFields(byId('start-button'), 'starting');
+  if (fields) session.start({ type: 'chat.start', ...fields });
+}
+
+/** "Call us": the same form and checks as a chat, then a call instead (call.js). */
+function onCallClick() {
+  const fields = startFields(byId('call-button'), 'calling');
+  if (fields) call.start(fields);
+}
+
+/**
+ * Checks the start form; null (with the errors shown) if it is not complete or a start is under way.
+ * Otherwise marks button busy and returns the fields of chat.start / call.start.
+ */
+function startFields(button, busyKey) {
+  if (isBusy(byId('start-button')) || isBusy(byId('call-button'))) return null;
   const name = byId('name').value.trim();
   const queue = byId('queue').value;
   setFieldError('name', name ? null : 'nameMissing');
   setFieldError('queue', queue ? null : 'queueMissing');
   if (!name || !queue) {
     byId(name ? 'queue' : 'name').focus();
-    return;
+    return null;
   }
   showError('');
-  busy(button, 'starting', t);
-  const frame = { type: 'chat.start', queue, name, language: byId('language').value };
+  busy(button, busyKey, t);
+  const fields = { queue, name, language: byId('language').value };
   const key = citizenKey(byId('remember').checked);
-  if (key) frame.citizen_key = key;
-  session.start(frame);
+  if (key) fields.citizen_key = key;
+  return fields;
+}
+
+/** After a call: the start form again, ready for a chat or another call. */
+function backToStart() {
+  byId('start-section').hidden = false;
+  byId('language').value = state.lang;
+  idle(byId('call-button'), t);
+  focusNode(byId('start-heading'));
 }
 
 function setFieldError(field, key) {

@@ -291,15 +291,7 @@ export function createSession({ state, t, storage, showError }) {
       return;
     }
     box.hidden = false;
-    const q = state.lastQueued;
-    if (!q || q.position === null || q.position === undefined) {
-      box.textContent = t('inQueue');
-      return;
-    }
-    let text = t('queuePosition', { n: q.position });
-    if (q.estimated_wait_s !== null && q.estimated_wait_s !== undefined && Number.isFinite(Number(q.estimated_wait_s))) {
-      text += ` ${t('estimatedWait', { m: Math.max(1, Math.round(Number(q.estimated_wait_s) / 60)) })}`;
-    }
+    const text = queueStatusText(state.lastQueued, t);
     if (box.textContent !== text) box.textContent = text;
   }
 
@@ -329,6 +321,16 @@ export function createSession({ state, t, storage, showError }) {
   }
 
   return { start, restore, relabel, sendMessage, endChat, newChat };
+}
+
+/** "You are number 2 in the queue. Estimated wait: about 3 minutes." for a chat.queued frame (chats and calls). */
+export function queueStatusText(q, t) {
+  if (!q || q.position === null || q.position === undefined) return t('inQueue');
+  let text = t('queuePosition', { n: q.position });
+  if (q.estimated_wait_s !== null && q.estimated_wait_s !== undefined && Number.isFinite(Number(q.estimated_wait_s))) {
+    text += ` ${t('estimatedWait', { m: Math.max(1, Math.round(Number(q.estimated_wait_s) / 60)) })}`;
+  }
+  return text;
 }
 
 /** Marks a button busy with a translatable label (re-translated by chat.js on language change). */

@@ -72,6 +72,9 @@
     if (!frame) {
       frame = document.createElement('iframe');
       frame.title = text.title;
+      // "Call us" needs the microphone and to play the call; a cross-origin frame gets neither unless
+      // the embedding page delegates them (the Permissions Policy features "microphone" and "autoplay").
+      frame.allow = 'microphone; autoplay';
       frame.src = origin + '/chat/?embed=1' + (welsh ? '&lang=cy' : '');
       panel.appendChild(frame);
     }

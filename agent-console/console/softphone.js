@@ -5,6 +5,7 @@
 // receive) once ICE gathering is complete (no trickle ICE, W3C WebRTC 1.0 §4.4.1.6), and the node
 // holding the citizen's leg answers with its own candidates. Sending the offer again renegotiates:
 // the server replaces the old peer, so every (re)connect starts from a new RTCPeerConnection.
+import { iceGathered, stopTracks } from '/static/rtc.js';
 
 /** How long to wait for ICE gathering before sending the candidates found so far (a slow TURN server). */
 const GATHER_TIMEOUT_MS = 3000;
@@ -141,26 +142,4 @@ async function openMicrophone() {
   } catch (error) {
     throw new MicrophoneError(error?.name || String(error));
   }
-}
-
-function stopTracks(media) {
-  for (const track of media?.getTracks() ?? []) track.stop();
-}
-
-/** Resolves when ICE gathering is complete, or after timeoutMs (the offer then carries what was found). */
-function iceGathered(peer, timeoutMs) {
-  return new Promise((resolve) => {
-    if (peer.iceGatheringState === 'complete') {
-      resolve();
-      return;
-    }
-    const check = () => { if (peer.iceGatheringState === 'complete') finish(); };
-    const finish = () => {
-      clearTimeout(timer);
-      peer.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    };
-    const timer = setTimeout(finish, timeoutMs);
-    peer.addEventListener('icegatheringstatechange', check);
-  });
 }
