@@ -86,6 +86,7 @@ export function createSession({ state, t, storage, showError }) {
     'chat.transferred': onTransferred,
     message: onMessage,
     'chat.ended': onEnded,
+    'chat.closed': onClosed,
     error: onError,
   };
 
@@ -186,6 +187,16 @@ export function createSession({ state, t, storage, showError }) {
     if (key && (state.lang === 'cy' || !frame.message)) showError(t(key), key);
     else if (frame.message) showError(frame.message);
     else showError(t('errorGeneric'), 'errorGeneric');
+  }
+
+  /** The topic is closed (opening hours): the contact is recorded; the server's words say when it opens. */
+  function onClosed(frame) {
+    state.pendingStart = null;
+    storage.remove(TOKEN_KEY);
+    disconnect();
+    resetToStart();
+    const message = typeof frame.message === 'string' && frame.message ? frame.message : t('queueClosed');
+    showError(message, 'queueClosed');
   }
 
   function resumeFailed() {

@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.conftest import LiveServer
+from tests.contactd.test_hours import close_benefits_today
 from tests.helpers import Client, typed
 
 pytestmark = pytest.mark.browser
@@ -151,3 +152,15 @@ async def test_citizen_is_told_of_a_transfer_and_sees_the_next_adviser_join(
         "Rydych yn cael eich trosglwyddo i ymgynghorydd arall"
     )
     await expect(transcript_lines(page, "agent").first).to_contain_text("Alex Morgan")
+
+
+async def test_a_chat_in_a_closed_topic_is_told_when_it_opens(server: LiveServer, page: Page, db: asyncpg.Pool) -> None:
+    await close_benefits_today(server, db)
+    await page.goto("/chat/")
+    await page.locator("#queue").select_option(label="Benefits")
+    await page.locator("#name").fill("Ann Page")
+    await page.locator("#start-button").click()
+    # The server's own words, which say when the topic opens; the citizen is back at the form.
+    await expect(page.get_by_text(re.compile("Sorry, we are closed at the moment. We open again on"))).to_be_visible()
+    await expect(page.locator("#start-button")).to_be_enabled()
+    await expect(page.locator("#chat-section")).to_be_hidden()
