@@ -240,6 +240,7 @@ def periodic_jobs(svc: Services) -> list[tuple[float, Callable[[], Awaitable[Any
         (5.0, svc.agents.heartbeat),
         (30.0, lambda: refresh_queues(svc)),
         (3600.0, lambda: expire_recordings(svc)),
+        (30.0, svc.lines.callbacks.due),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -145,8 +146,43 @@ class CallRecords:
         """The caller hung up before reaching a queue: the call is recorded as abandoned."""
         done: str = await self.pool.execute(
             "UPDATE conversations SET state = 'abandoned', ended_at = now(), ended_by = 'citizen', closed_at = now()"
-            " WHERE tenant_id = $1 AND channel = 'voice' AND external_id = $2 AND state = 'arriving'",
+            " WHERE tenant_id = $1 AND channel = 'voice' AND external_id = $2 AND state = 'arriving'"
+            " AND callback_number IS NULL",
             self.tenant,
             call_sid,
         )
         return done.endswith(" 1")
+
+    async def callback_when_open(self, call_sid: str, opens_at: datetime) -> str | None:
+        """A caller who rang while the line was closed asks to be called back when it opens: the call
+        waits until ``opens_at``, then joins its queue. The number to call, or None if we cannot."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE conversations c SET state = 'arriving', callback_number = z.phone, callback_at = $3,"
+                " ended_at = NULL, ended_by = NULL, closed_at = NULL FROM citizens z"
+                " WHERE c.tenant_id = $1 AND c.channel = 'voice' AND c.external_id = $2 AND c.state = 'closed'"
+                " AND z.id = c.citizen_id AND z.phone ~ '^[+][1-9][0-9]{6,14}$' RETURNING c.id, c.callback_number",
+                self.tenant,
+                call_sid,
+                opens_at,
+            )
+            if row is None:
+                return None
+            await conn.execute(
+                "INSERT INTO events (tenant_id, type, conversation_id, data) VALUES"
+                " ($1, 'callback.requested', $2, jsonb_build_object('at', $3::text))",
+                self.tenant,
+                row["id"],
+                opens_at.isoformat(),
+            )
+        number: str = row["callback_number"]
+        return number
+
+    async def callbacks_due(self) -> list[str]:
+        """Calls back asked for while the line was closed whose time has come."""
+        rows = await self.pool.fetch(
+            "SELECT id::text FROM conversations WHERE tenant_id = $1 AND state = 'arriving'"
+            " AND callback_at IS NOT NULL AND callback_at <= now() ORDER BY callback_at LIMIT 100",
+            self.tenant,
+        )
+        return [r["id"] for r in rows]

@@ -51,6 +51,16 @@ class Callbacks:
         await asyncio.sleep(len(confirm) / 8000 + 0.3)
         await leg.hang_up()
 
+    async def due(self) -> int:
+        """Queue the calls back asked for while the line was closed, once it has opened; how many."""
+        svc, queued = self.svc, 0
+        for cid in await svc.calls.callbacks_due():
+            if await svc.calls.start(cid):
+                await svc.conversations.enqueue(await svc.store.conversation(cid))
+                await svc.conversations.dispatch(cid)
+                queued += 1
+        return queued
+
     async def accepted(self, conv: Conversation) -> None:
         """An adviser took a call: if it is a call back not yet placed, place it now."""
         svc = self.svc

@@ -17,12 +17,16 @@ WORDS = {
         "topic": "For {name}, press {digit}.",
         "hold": "Thank you. Please hold while we connect you to an adviser.",
         "calling_back": "Hello. You asked us to call you back. Connecting you to an adviser now.",
+        "when_open": "To be called back on this number when we open, press 1.",
+        "will_call": "Thank you. We will call you back when we open. Goodbye.",
         "sorry": "Sorry, we could not take your call just now. Please try again later.",
     },
     "cy": {
         "topic": "Ar gyfer {name}, pwyswch {digit}.",
         "hold": "Diolch. Arhoswch tra byddwn yn eich cysylltu ag ymgynghorydd.",
         "calling_back": "Helo. Gofynnoch i ni eich ffonio'n ôl. Rydym yn eich cysylltu ag ymgynghorydd nawr.",
+        "when_open": "I gael galwad yn ôl ar y rhif hwn pan fyddwn ar agor, pwyswch 1.",
+        "will_call": "Diolch. Byddwn yn eich ffonio'n ôl pan fyddwn ar agor. Hwyl fawr.",
         "sorry": "Mae'n ddrwg gennym, ni allem gymryd eich galwad ar hyn o bryd. Ceisiwch eto yn nes ymlaen.",
     },
 }
@@ -67,10 +71,23 @@ def calling_back(stream_url: str, conversation_id: str, language: str) -> str:
     return connect(stream_url, conversation_id, language, "calling_back")
 
 
-def closed(message: str, language: str) -> str:
-    """Outside opening hours: say so (``message`` names when the line opens), then end the call."""
+def closed(message: str, language: str, callback_action: str = "") -> str:
+    """Outside opening hours: say so (``message`` names when the line opens), offer to call back when
+    it opens (key 1, posted to ``callback_action``), then end the call."""
     r = VoiceResponse()
     r.say(message, language=SAY[language])
+    if callback_action:
+        g = Gather(num_digits=1, action=callback_action, method="POST", timeout=5)
+        g.say(WORDS[language]["when_open"], language=SAY[language])
+        r.append(g)
+    r.hangup()
+    return str(r)
+
+
+def will_call(language: str) -> str:
+    """The caller asked to be called back when the line opens."""
+    r = VoiceResponse()
+    r.say(WORDS[language]["will_call"], language=SAY[language])
     r.hangup()
     return str(r)
 

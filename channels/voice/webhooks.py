@@ -50,6 +50,8 @@ async def voice(request: Request) -> Response:
     if step == "":
         await svc.calls.ring(call_sid, form.get("From", "unknown caller")[:80], form.get("To", "")[:40])
         return _xml(twiml.welcome(f"{action}?step=language"))
+    if step == "when_open":
+        return _xml(await _when_open(svc, call_sid, form.get("Digits", "")))
     if step == "callback":
         return _xml(await _calling_back(svc, call_sid, request.query_params.get("conversation", "")))
     if step == "language":
@@ -71,9 +73,21 @@ async def _chosen(svc: Any, call_sid: str, digits: str) -> str:
     opens_at = svc.conversations.opens_at(conv.queue)
     if opens_at is not None:
         frame = await svc.conversations.close_outside_hours(conv, opens_at)  # recorded, and said in their language
-        return twiml.closed(frame["message"], conv.language)
+        action = signature.signed_url(svc.settings.public_url, "/twilio/voice") + "?step=when_open"
+        return twiml.closed(frame["message"], conv.language, action if frame["opens_at"] else "")
     stream = signature.signed_url(svc.settings.public_url, "/twilio/media", websocket=True)
     return twiml.connect(stream, conv.id, conv.language)
+
+
+async def _when_open(svc: Any, call_sid: str, digits: str) -> str:
+    """A caller told the line is closed pressed a key: 1 asks to be called back when it opens."""
+    conv = await svc.calls.by_call_sid(call_sid)
+    if conv is None or conv.state != "closed" or digits != "1":
+        return twiml.sorry(conv.language if conv else "en")
+    opens_at = svc.conversations.opens_at(conv.queue)
+    if opens_at is None or opens_at.year == 9999 or await svc.calls.callback_when_open(call_sid, opens_at) is None:
+        return twiml.sorry(conv.language)
+    return twiml.will_call(conv.language)
 
 
 async def _calling_back(svc: Any, call_sid: str, conversation_id: str) -> str:

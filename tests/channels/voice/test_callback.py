@@ -11,6 +11,7 @@ import base64
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.channels.voice.spectrum import dominant_frequency
 from tests.channels.voice.test_call import conversation_of
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
 from tests.conftest import LiveServer, make_settings
+from tests.contactd.test_hours import close_benefits_today
 from tests.helpers import typed
 
 SID = "AC" + "1" * 32
@@ -139,3 +141,33 @@ async def test_a_stream_for_a_call_back_nobody_placed_is_closed(server: LiveServ
     assert stream.ws.close_code == 1008
     r = await twilio.post(f"/twilio/voice?step=callback&conversation={uuid.uuid4()}", {"CallSid": call_sid()})
     assert r.status_code == 200 and "<Stream" not in r.text and "<Hangup" in r.text
+
+
+async def test_a_caller_who_rings_while_closed_can_be_called_back_when_the_line_opens(
+    server: LiveServer, api: TwilioApi, db: asyncpg.Pool
+) -> None:
+    await close_benefits_today(server, db)
+    twilio, sid = TwilioStandIn(server), call_sid()
+    queues = [q["name"] for q in await server.services.store.queues()]
+    closed = await twilio.dial(sid, topic=str(queues.index("benefits") + 1))
+    assert "We open again on" in closed and "step=when_open" in closed and "press 1" in closed
+    base = {"CallSid": sid, "From": "+447700900123"}
+    r = await twilio.post("/twilio/voice?step=when_open", {**base, "Digits": "1"})
+    assert "We will call you back when we open" in r.text
+    await twilio.post("/twilio/voice/status", {"CallSid": sid, "CallStatus": "completed"})  # they hang up
+    row = await db.fetchrow(
+        "SELECT id, state, callback_number, callback_at FROM conversations WHERE external_id = $1", sid
+    )
+    assert (row["state"], row["callback_number"]) == ("arriving", "+447700900123")
+    assert row["callback_at"] > datetime.now(UTC) and row["callback_at"].astimezone(UTC).hour >= 0
+    assert await server.services.lines.callbacks.due() == 0  # not before the line opens
+
+    await db.execute("UPDATE conversations SET callback_at = now() - interval '1 second' WHERE id = $1", row["id"])
+    await server.services.lines.callbacks.due()  # the line has opened: the call back joins the queue
+    agent = await server.agent("agent1")  # serves benefits
+    await agent.take(str(row["id"]))
+    for _ in range(50):
+        if api.placed:
+            break
+        await asyncio.sleep(0.05)
+    assert [p["To"] for p in api.placed] == ["+447700900123"]
