@@ -122,6 +122,26 @@ class CallRecords:
         )
         return Callback(row["callback_number"], row["called_number"] or "", row["callback_sid"]) if row else None
 
+    async def chat_to_callback(self, conversation_id: str, number: str) -> bool:
+        """A waiting chat becomes a call back to ``number`` (its place kept); False if it no longer waits."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            done: str = await conn.execute(
+                "UPDATE conversations SET channel = 'voice', callback_number = $2"
+                " WHERE id = $1 AND channel = 'chat' AND state IN ('queued', 'offered')",
+                uuid.UUID(conversation_id),
+                number,
+            )
+            if not done.endswith(" 1"):
+                return False
+            await conn.execute(
+                "INSERT INTO events (tenant_id, type, conversation_id, data) VALUES"
+                " ($1, 'callback.requested', $2, jsonb_build_object('from', 'chat', 'number_ends', $3::text))",
+                self.tenant,
+                uuid.UUID(conversation_id),
+                number[-4:],
+            )
+        return True
+
     async def placed(self, conversation_id: str, call_sid: str) -> None:
         """The call back was placed through Twilio as ``call_sid``."""
         await self.pool.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import socket
 from collections.abc import Mapping
@@ -44,6 +45,9 @@ class Settings:
     """Twilio account SID (``CONTACTD_TWILIO_ACCOUNT_SID``)."""
     twilio_auth_token: str = field(default="", repr=False)
     """Twilio auth token, used to check webhook signatures (``CONTACTD_TWILIO_AUTH_TOKEN``)."""
+    twilio_number: str = ""
+    """The department's Twilio number (E.164): calls back to web-chat citizens come from it
+    (``CONTACTD_TWILIO_NUMBER``)."""
     twilio_api_url: str = "https://api.twilio.com"
     """Base URL of Twilio's REST API; tests point it at a stand-in (``CONTACTD_TWILIO_API_URL``)."""
     smtp_port: int | None = None
@@ -184,6 +188,7 @@ def _parse(r: _Reader, *, demo: bool) -> Settings:
         public_url=public_url.rstrip("/"),
         twilio_account_sid=r.text("TWILIO_ACCOUNT_SID"),
         twilio_auth_token=r.text("TWILIO_AUTH_TOKEN"),
+        twilio_number=_e164(r.text("TWILIO_NUMBER")),
         twilio_api_url=(r.url("TWILIO_API_URL", ("http", "https")) or "https://api.twilio.com").rstrip("/"),
         smtp_port=r.integer("SMTP_PORT", None, 1, 65535),
         smtp_relay_url=r.url("SMTP_RELAY_URL", ("smtp", "smtps")),
@@ -228,6 +233,12 @@ def _ice(r: _Reader) -> dict[str, Any]:
         "turn_ttl_s": r.integer("TURN_TTL_S", 3600, 60, 86400) or 3600,
         "ice_host_addresses": hosts,
     }
+
+
+def _e164(value: str) -> str:
+    if value and not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
+        raise ConfigError(f"{PREFIX}TWILIO_NUMBER must be a phone number in E.164 form, like +441632960000")
+    return value
 
 
 def _browser_host(host: str) -> str:

@@ -32,6 +32,7 @@ SCRIPTS = (
     "agent_status",
     "route_contact",
     "route_agent",
+    "rechannel",
 )
 DECIDING = ("route_contact", "route_agent")
 """The scripts that make decisions, which ``_decide.lua`` goes in front of (after ``_lib.lua``)."""
@@ -146,6 +147,10 @@ class RouterStore(StateReads):
         args = [agent_id, now_ms, deadline_ms, strategies, most, depth]
         made = json.loads(as_text(await self._run("route_agent", [self.keys.agent(agent_id)], args)))
         return [_decision(d) for d in made or ()]
+
+    async def rechannel(self, conversation_id: str, channel: str) -> str:
+        """A waiting contact moves to ``channel``, keeping its place: 'OK', or the state it is in instead."""
+        return as_text(await self._run("rechannel", [self.keys.conv(conversation_id)], [conversation_id, channel]))
 
     async def accept(self, conversation_id: str, agent_id: str, now_ms: int) -> bool:
         """True if ``agent_id`` held the offer and now has the conversation."""

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 
 from channels.chat import protocol as chat
 from channels.frames import FrameError
+from channels.voice.numbers import uk_number
 from contactd.errors import NotFound
 from contactd.hub import Frame, Peer, accepted, serve_frames
 from contactd.tasks import TaskSet
@@ -70,23 +71,28 @@ class CitizenSession:
     async def handle(self, kind: str, frame: dict[str, Any]) -> None:
         if kind == "ping":
             self.peer.send({"type": "pong"})
-        elif kind == "chat.start":
-            await self.start(frame)
-        elif kind == "call.start":
-            await self.start(frame, call=True)
+        elif kind in ("chat.start", "call.start"):
+            await self.start(frame, call=kind == "call.start")
         elif kind == "chat.resume":
             await self.resume(frame["resume_token"])
         elif self.conversation_id is None:
             raise FrameError("no_chat", "Start or resume a chat first.", frame.get("id"))
-        elif kind == "message":
-            echo, new = await self.svc.conversations.citizen_message(self.conversation_id, frame["id"], frame["text"])
+        else:
+            await self.in_conversation(kind, frame, self.conversation_id)
+
+    async def in_conversation(self, kind: str, frame: dict[str, Any], conversation_id: str) -> None:
+        """A frame about the conversation this socket has."""
+        if kind == "message":
+            echo, new = await self.svc.conversations.citizen_message(conversation_id, frame["id"], frame["text"])
             if not new:
                 self.peer.send(echo)  # the sender missed the first echo; nobody else needs it again
         elif kind == "chat.end":
             self.ended = True
-            await self.svc.conversations.citizen_left(self.conversation_id)
+            await self.svc.conversations.citizen_left(conversation_id)
         elif kind == "call.hangup":
             await self.hang_up()
+        elif kind == "callback.request":
+            await self.callback(frame["number"])
 
     async def start(self, frame: dict[str, Any], call: bool = False) -> None:
         if self.conversation_id is not None:
@@ -143,6 +149,20 @@ class CitizenSession:
         assert self.conversation_id is not None
         self.position = position
         self.peer.send(chat.queued(self.conversation_id, self.token, position, estimate(position)))
+
+    async def callback(self, given: str) -> None:
+        """Be called back instead of chatting: the chat ends for this page, the call keeps its place."""
+        number = uk_number(given)
+        if number is None:
+            raise FrameError(
+                "bad_value", "Give a UK landline or mobile number (not premium-rate) to be called back on."
+            )
+        if not self.waiting or self.call or self.conversation_id is None:
+            raise FrameError("conflict", "You can ask for a call back only while your chat is waiting.")
+        await self.svc.lines.callbacks.from_chat(self.conversation_id, number)
+        self.ended, self.waiting = True, False
+        self.svc.citizens.leave_queue(self)
+        self.peer.send({"type": "callback.accepted", "conversation_id": self.conversation_id, "number": number})
 
     async def hang_up(self) -> None:
         """The caller hung up (or their page went): the call ends like a chat the citizen left."""

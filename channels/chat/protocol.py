@@ -36,6 +36,8 @@ CITIZEN_FRAMES: dict[str, Schema] = {
         "sdp": Field(str, max_len=20_000, min_len=10),
     },
     "call.hangup": {},
+    # A waiting chat citizen asks to be called back on a UK number instead, keeping their place.
+    "callback.request": {"number": Field(str, max_len=30, min_len=3)},
     "chat.resume": {"resume_token": Field(str, max_len=100, min_len=1)},
     "ping": {},
 }

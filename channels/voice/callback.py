@@ -17,7 +17,7 @@ from typing import Any
 from channels.voice import prompts
 from channels.voice.dialer import Dialer
 from channels.voice.leg import CallLeg, TwilioLeg
-from contactd.errors import Unavailable
+from contactd.errors import Conflict, Unavailable
 from contactd.store import Conversation
 
 log = logging.getLogger("channels.voice")
@@ -71,13 +71,25 @@ class Callbacks:
         s = svc.settings
         dialer = Dialer(s.twilio_api_url, s.twilio_account_sid, s.twilio_auth_token, s.public_url)
         try:
-            sid = await dialer.call_back(conv.id, callback.number, callback.called)
+            sid = await dialer.call_back(conv.id, callback.number, callback.called or s.twilio_number)
         except Unavailable as e:
             log.warning("call back not placed: %s", e, extra={"conversation_id": conv.id})
             await self._tell(agent, {"type": "error", "code": "unavailable", "message": str(e)})
             return
         await svc.calls.placed(conv.id, sid)
         await self._tell(agent, {"type": "call.state", "conversation_id": conv.id, "state": "dialling"})
+
+    async def from_chat(self, conversation_id: str, number: str) -> None:
+        """A web-chat citizen waiting in a queue asks to be called back on ``number`` instead: the chat
+        becomes a call back with the same place in the queue (Conflict once an adviser is answering it)."""
+        svc = self.svc
+        if await svc.router_store.rechannel(conversation_id, "voice") != "OK":
+            raise Conflict("An adviser is already answering your chat, so we cannot call you back instead.")
+        if not await svc.calls.chat_to_callback(conversation_id, number):
+            await svc.router_store.rechannel(conversation_id, "chat")  # put it back as it was
+            raise Conflict("This chat is no longer waiting.")
+        log.info("chat citizen asked to be called back", extra={"conversation_id": conversation_id})
+        await svc.conversations.dispatch(conversation_id)
 
     async def park(self, conversation_id: str, agent_id: str, sdp: str) -> bool:
         """Keep an adviser's offer for a call back still ringing; False if this is no such call."""

@@ -80,6 +80,7 @@ async def server(
         twilio_account_sid=SID,
         twilio_auth_token=TOKEN,
         twilio_api_url=f"http://127.0.0.1:{api.port}",
+        twilio_number="+441632960099",
     )
     live = await LiveServer(settings).start()
     live.services.lines.first_announcement_s = 0.2
@@ -171,3 +172,39 @@ async def test_a_caller_who_rings_while_closed_can_be_called_back_when_the_line_
             break
         await asyncio.sleep(0.05)
     assert [p["To"] for p in api.placed] == ["+447700900123"]
+
+
+async def test_a_waiting_chat_citizen_can_be_called_back_instead_keeping_their_place(
+    server: LiveServer, api: TwilioApi, db: asyncpg.Pool
+) -> None:
+    _, first = await server.citizen("general", "Bo")  # waiting ahead
+    citizen, queued = await server.citizen("general", "Ann")
+    cid = queued["conversation_id"]
+    for bad in ("09011 234567", "+33 1 23 45 67 89", "call me"):
+        await citizen.send({"type": "callback.request", "number": bad})
+        assert (await citizen.expect(typed("error")))["code"] == "bad_value"
+    assert await db.fetchval("SELECT channel FROM conversations WHERE id = $1", uuid.UUID(cid)) == "chat"
+
+    await citizen.send({"type": "callback.request", "number": "07700 900456"})
+    accepted = await citizen.expect(typed("callback.accepted"))
+    assert accepted["number"] == "+447700900456"
+    row = await db.fetchrow("SELECT channel, callback_number FROM conversations WHERE id = $1", uuid.UUID(cid))
+    assert dict(row) == {"channel": "voice", "callback_number": "+447700900456"}
+    store = server.services.router_store
+    assert await store.position("general", cid) == 2  # behind Bo still
+    live = await store.conversation(cid)
+    assert live is not None and live.channel == "voice"
+
+    agent = await server.agent("agent1")
+    offers = [await agent.expect(typed("offer")) for _ in range(2)]  # a chat slot and a call are both free
+    assert [(o["conversation_id"], o["channel"]) for o in offers] == [
+        (first["conversation_id"], "chat"),
+        (cid, "voice"),
+    ]
+    agent.rewind()
+    await agent.take(cid)
+    for _ in range(50):
+        if api.placed:
+            break
+        await asyncio.sleep(0.05)
+    assert [(p["To"], p["From"]) for p in api.placed] == [("+447700900456", "+441632960099")]
