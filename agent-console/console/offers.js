@@ -1,17 +1,40 @@
-// Chat offers: one card per offer with a countdown, Accept and Decline.
+// Offers of chats and calls: one card per offer with a countdown, Accept and Decline.
 
 import { el, setText, isEditingText, focusNode, setBusy, isBusy } from '/static/dom.js';
 
 const EXPIRED_GRACE_MS = 5000;
 const URGENT_SECONDS = 10;
 const LANGUAGES = { en: 'English', cy: 'Welsh (Cymraeg)' };
-const WITHDRAWN_TEXT = {
-  timeout: (name) => `The chat offer from ${name} has timed out.`,
-  abandoned: (name) => `${name} left before the chat started. The offer has been withdrawn.`,
-  taken: (name) => `The chat offer from ${name} was answered by another agent.`,
-  declined: (name) => `The chat offer from ${name} was declined.`,
-  away: (name) => `The chat offer from ${name} was withdrawn because you are no longer available.`,
+// What an offer card says, for a chat and for a call (`channel: "voice"`, whose citizen's name is
+// the caller's number). Chats keep their words; anything not voice is offered as a chat.
+const WORDS = {
+  chat: {
+    noun: 'chat',
+    nobody: 'a citizen',
+    accept: 'Accept',
+    decline: 'Decline',
+    abandoned: (name) => `${name} left before the chat started. The offer has been withdrawn.`,
+  },
+  call: {
+    noun: 'call',
+    nobody: 'an unknown caller',
+    accept: 'Accept call',
+    decline: 'Decline call',
+    abandoned: (name) => `${name} hung up before the call was answered. The offer has been withdrawn.`,
+  },
 };
+const WITHDRAWN_TEXT = {
+  timeout: (name, w) => `The ${w.noun} offer from ${name} has timed out.`,
+  abandoned: (name, w) => w.abandoned(name),
+  taken: (name, w) => `The ${w.noun} offer from ${name} was answered by another agent.`,
+  declined: (name, w) => `The ${w.noun} offer from ${name} was declined.`,
+  away: (name, w) => `The ${w.noun} offer from ${name} was withdrawn because you are no longer available.`,
+};
+
+/** The words of an offer of `channel`. */
+function wordsFor(channel) {
+  return channel === 'voice' ? WORDS.call : WORDS.chat;
+}
 
 /**
  * ctx: { send(frame) -> bool, announce(text), announcePolite(text), showError(text),
@@ -38,31 +61,32 @@ export function createOffers(list, emptyState, ctx) {
     offer.timer = setInterval(() => tick(offer), 1000);
     changed();
     const handedOn = transferredText(frame.transferred);
-    ctx.announce(`New chat offer from ${offer.name}, queue ${ctx.queueLabel(frame.queue)}. `
+    ctx.announce(`New ${offer.words.noun} offer from ${offer.name}, queue ${ctx.queueLabel(frame.queue)}. `
       + `${handedOn ? `${handedOn}. ` : ''}${seconds} seconds to accept.`);
     if (!isEditingText()) offer.accept.focus();
   }
 
   function buildOffer(frame, seconds) {
     const id = frame.conversation_id;
-    const name = frame.citizen?.name || 'a citizen';
+    const words = wordsFor(frame.channel);
+    const name = frame.citizen?.name || words.nobody;
     const titleId = `offer-${id}-title`;
     const countdown = el('strong', { 'data-testid': 'offer-countdown', text: String(seconds) });
     const countdownLabel = el('span', { text: ' seconds left to accept' });
     const accept = el('button', {
       type: 'button', class: 'button', 'data-testid': 'offer-accept',
-      'aria-label': `Accept chat from ${name}`, text: 'Accept',
+      'aria-label': `Accept ${words.noun} from ${name}`, text: words.accept,
     });
     const reject = el('button', {
       type: 'button', class: 'button button--secondary', 'data-testid': 'offer-reject',
-      'aria-label': `Decline chat from ${name}`, text: 'Decline',
+      'aria-label': `Decline ${words.noun} from ${name}`, text: words.decline,
     });
     const transferred = el('p', { class: 'offer__transferred', 'data-testid': 'offer-transferred' });
     renderTransferred(transferred, frame.transferred);
     const card = el('li', {
       class: 'offer', 'data-testid': 'offer', 'data-conversation-id': id, 'aria-labelledby': titleId,
     }, [
-      el('h3', { id: titleId, text: `Chat from ${name}` }),
+      el('h3', { id: titleId, text: `${title(words.noun)} from ${name}` }),
       transferred,
       el('dl', { class: 'details-list' }, [
         detail('Queue', ctx.queueLabel(frame.queue)),
@@ -72,7 +96,7 @@ export function createOffers(list, emptyState, ctx) {
       el('p', { class: 'offer__countdown' }, [countdown, countdownLabel]),
       el('div', { class: 'button-group' }, [accept, reject]),
     ]);
-    const offer = { id, name, card, transferred, countdown, countdownLabel, accept, reject, timer: null, expired: false,
+    const offer = { id, name, words, card, transferred, countdown, countdownLabel, accept, reject, timer: null, expired: false,
       deadline: Date.now() + seconds * 1000 };
     accept.addEventListener('click', () => acceptOffer(offer));
     reject.addEventListener('click', () => rejectOffer(offer));
@@ -99,7 +123,8 @@ export function createOffers(list, emptyState, ctx) {
   function acceptOffer(offer) {
     if (isBusy(offer.accept)) return;
     if (!ctx.send({ type: 'offer.accept', conversation_id: offer.id })) {
-      ctx.showError('You are not connected, so the chat could not be accepted. Try again when the connection is back.');
+      ctx.showError(`You are not connected, so the ${offer.words.noun} could not be accepted. `
+        + 'Try again when the connection is back.');
       return;
     }
     setBusy(offer.accept, true, 'Accepting…');
@@ -113,7 +138,7 @@ export function createOffers(list, emptyState, ctx) {
       return;
     }
     remove(offer.id);
-    ctx.announcePolite(`You declined the chat from ${offer.name}.`);
+    ctx.announcePolite(`You declined the ${offer.words.noun} from ${offer.name}.`);
   }
 
   function withdraw(frame) {
@@ -121,7 +146,8 @@ export function createOffers(list, emptyState, ctx) {
     if (!offer) return;
     remove(offer.id);
     const text = WITHDRAWN_TEXT[frame.reason];
-    ctx.announce(text ? text(offer.name) : `The chat offer from ${offer.name} has been withdrawn.`);
+    const { noun } = offer.words;
+    ctx.announce(text ? text(offer.name, offer.words) : `The ${noun} offer from ${offer.name} has been withdrawn.`);
   }
 
   /** Removes a card. Returns true if keyboard focus was in it (and so had to move). */
@@ -172,6 +198,11 @@ export function renderTransferred(node, transferred) {
   const text = transferredText(transferred);
   setText(node, text);
   node.hidden = !text;
+}
+
+/** 'Chat' or 'Call', for the start of a sentence. */
+function title(noun) {
+  return noun.charAt(0).toUpperCase() + noun.slice(1);
 }
 
 function detail(term, value) {

@@ -24,6 +24,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # The softphone: a fake microphone (Chromium's beep) used without a permission prompt, and
+    # WebRTC host candidates on 127.0.0.1 (the test servers' only sure address).
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
 ]
 TIMEOUT_MS = 5_000 * UNIT
 
