@@ -211,7 +211,8 @@ class Conversations:
             "type": "chat.resumed",
             "conversation_id": conv.id,
             "transcript": transcript,
-            "state": _citizen_state(conv.state),
+            # A chat that became a call back (or a web call) is over as a chat: it cannot be resumed as one.
+            "state": "ended" if conv.channel == "voice" else _citizen_state(conv.state),
         }
         if conv.agent_id is not None and conv.state == "assigned":
             frame["agent_name"] = await self.agent_name(conv.agent_id)

@@ -3,6 +3,7 @@
 import { byId, el, isBusy, fetchQueues, focusNode } from '/static/dom.js';
 import { createSession, busy, idle } from './session.js';
 import { createCall } from './call.js';
+import { createCallback } from './callback.js';
 import { citizenKey, forgetKey, storedKey } from './remember.js';
 
 /** Every UI string, in English and Welsh. Values may use {placeholders} or be functions of vars. */
@@ -59,6 +60,15 @@ const STRINGS = {
     queueClosed: 'Sorry, this topic is closed at the moment. Try again later or choose another topic.',
     unknownQueue: 'Sorry, we could not find that topic. Choose another topic.',
     resumeFailed: 'We could not reconnect you to your last chat. You can start a new chat.',
+    callbackSummary: 'Rather not wait? We can call you back',
+    callbackLabel: 'Your phone number',
+    callbackHint: 'A UK landline or mobile number. You keep your place in the queue.',
+    callbackButton: 'Call me back',
+    callbackSending: 'Sending…',
+    callbackMissing: 'Enter your phone number',
+    callbackBadNumber: 'Enter a UK landline or mobile number, like 01632 960 001 or 07700 900 982. We cannot call numbers abroad, or premium or special rate numbers.',
+    callbackConflict: 'An adviser is about to answer your chat, so we will not call you back. Please stay on this page.',
+    callbackAccepted: 'Thank you. We will call you on {number} when it is your turn. You can close this page.',
     callHint: 'To talk to an adviser instead, choose Call us. You will need a microphone, and speakers or headphones.',
     callButton: 'Call us',
     calling: 'Calling…',
@@ -137,6 +147,15 @@ const STRINGS = {
     queueClosed: 'Mae’n ddrwg gennym, mae’r pwnc hwn ar gau ar hyn o bryd. Rhowch gynnig arall arni yn nes ymlaen neu dewiswch bwnc arall.',
     unknownQueue: 'Mae’n ddrwg gennym, nid oeddem yn gallu dod o hyd i’r pwnc hwnnw. Dewiswch bwnc arall.',
     resumeFailed: 'Nid oeddem yn gallu eich ailgysylltu â’ch sgwrs ddiwethaf. Gallwch ddechrau sgwrs newydd.',
+    callbackSummary: 'Ddim eisiau aros? Gallwn eich ffonio’n ôl',
+    callbackLabel: 'Eich rhif ffôn',
+    callbackHint: 'Rhif llinell dir neu ffôn symudol yn y DU. Byddwch yn cadw eich lle yn y ciw.',
+    callbackButton: 'Ffoniwch fi’n ôl',
+    callbackSending: 'Wrthi’n anfon…',
+    callbackMissing: 'Rhowch eich rhif ffôn',
+    callbackBadNumber: 'Rhowch rif llinell dir neu ffôn symudol yn y DU, fel 01632 960 001 neu 07700 900 982. Ni allwn ffonio rhifau dramor, na rhifau cyfradd premiwm neu gyfradd arbennig.',
+    callbackConflict: 'Mae ymgynghorydd ar fin ateb eich sgwrs, felly ni fyddwn yn eich ffonio’n ôl. Arhoswch ar y dudalen hon.',
+    callbackAccepted: 'Diolch. Byddwn yn eich ffonio ar {number} pan ddaw eich tro. Gallwch gau’r dudalen hon.',
     callHint: 'I siarad ag ymgynghorydd yn lle hynny, dewiswch Ffoniwch ni. Bydd angen meicroffon arnoch, a seinyddion neu glustffonau.',
     callButton: 'Ffoniwch ni',
     calling: 'Wrthi’n galw…',
@@ -195,7 +214,8 @@ const storage = {
   remove(key) { try { sessionStorage.removeItem(key); } catch { /* ignore */ } },
 };
 
-const session = createSession({ state, t, storage, showError });
+const callback = createCallback({ state, t, showError, setFieldError, send: (frame) => session.send(frame) });
+const session = createSession({ state, t, storage, showError, callback });
 const call = createCall({ t, showError, backToStart });
 
 init();
@@ -252,7 +272,7 @@ function applyLanguage() {
   session.relabel();
   call.relabel();
   if (state.errorKey) showError(t(state.errorKey), state.errorKey);
-  for (const field of ['name', 'queue']) {
+  for (const field of ['name', 'queue', 'callback-number']) {
     const error = byId(`${field}-error`);
     if (error.dataset.key) setFieldError(field, error.dataset.key);
   }

@@ -9,10 +9,10 @@ const PENDING_KEY = 'contactd.chat.pending';
 const ERROR_KEYS = { queue_closed: 'queueClosed', unknown_queue: 'unknownQueue' };
 
 /**
- * deps: { state, t(key, vars), storage, showError(text, key) }.
+ * deps: { state, t(key, vars), storage, showError(text, key), callback } (callback: callback.js's form).
  * state is shared with chat.js (language, phase, pending start).
  */
-export function createSession({ state, t, storage, showError }) {
+export function createSession({ state, t, storage, showError, callback }) {
   const transcript = createTranscript(byId('transcript-list'), byId('transcript'), {
     senderLabel: (from, agentName) => {
       if (from === 'citizen') return t('you');
@@ -63,6 +63,7 @@ export function createSession({ state, t, storage, showError }) {
     state.connected = status === 'open';
     showConnectionState(byId('connection-banner'), status, t('reconnecting'));
     showPending();
+    callback.render();
   }
 
   function disconnect() {
@@ -87,6 +88,7 @@ export function createSession({ state, t, storage, showError }) {
     message: onMessage,
     'chat.ended': onEnded,
     'chat.closed': onClosed,
+    'callback.accepted': onCallbackAccepted,
     error: onError,
   };
 
@@ -159,8 +161,20 @@ export function createSession({ state, t, storage, showError }) {
 
   function onEnded(frame) {
     const hadFocus = byId('chat-section').contains(document.activeElement) || document.activeElement === document.body;
+    finish(frame.by || null, hadFocus);
+  }
+
+  /** The chat has become a call back: it is over on this page, and the confirmation takes focus. */
+  function onCallbackAccepted(frame) {
+    if (state.phase === 'ended') return;
+    callback.accepted(frame);
+    finish('callback', true);
+  }
+
+  /** The chat is over on this page (ended, or a call back instead): forget it, so a reload starts afresh. */
+  function finish(by, moveFocus) {
     state.phase = 'ended';
-    state.endedBy = frame.by || null;
+    state.endedBy = by;
     state.pending.clear();
     savePending();
     storage.remove(TOKEN_KEY);
@@ -172,12 +186,13 @@ export function createSession({ state, t, storage, showError }) {
     renderQueueStatus();
     renderEnded();
     showPending();
-    if (hadFocus) focusNode(byId('ended-message'));
+    if (moveFocus) focusNode(byId('ended-message'));
   }
 
   function onError(frame) {
     if (state.resuming) return resumeFailed();
     if (frame.id && state.pending.has(frame.id)) return messageRejected(frame.id);
+    if (callback.rejected(frame)) return;
     if (state.pendingStart) {
       state.pendingStart = null;
       idle(byId('start-button'), t);
@@ -244,6 +259,11 @@ export function createSession({ state, t, storage, showError }) {
     return state.connected && !state.resuming && Boolean(state.socket);
   }
 
+  /** Sends a frame about this chat now; false if not connected (callback.js). */
+  function send(frame) {
+    return canSend() && state.socket.send(frame);
+  }
+
   function resendPending() {
     if (!canSend()) return;
     for (const [id, text] of state.pending) state.socket.send({ type: 'message', id, text });
@@ -281,6 +301,7 @@ export function createSession({ state, t, storage, showError }) {
     state.agentName = null;
     state.lastQueued = null;
     transcript.clear();
+    callback.reset();
     byId('chat-section').hidden = true;
     byId('start-section').hidden = false;
     byId('language').value = state.lang;
@@ -290,6 +311,7 @@ export function createSession({ state, t, storage, showError }) {
   }
 
   function renderQueueStatus() {
+    callback.render();
     const box = byId('queue-status');
     if (state.phase === 'resuming') {
       box.hidden = false;
@@ -306,8 +328,12 @@ export function createSession({ state, t, storage, showError }) {
     if (box.textContent !== text) box.textContent = text;
   }
 
-  /** "The chat has ended." plus who ended it; empty unless the chat has ended. */
+  /** "The chat has ended." plus who ended it, or the call back's confirmation; empty unless the chat has ended. */
   function renderEnded() {
+    if (state.phase === 'ended' && state.endedBy === 'callback') {
+      byId('ended-message').textContent = callback.confirmation();
+      return;
+    }
     const detail = { agent: 'endedByAgent', citizen: 'endedByCitizen' }[state.endedBy];
     const text = state.phase === 'ended' ? [t('ended'), detail ? t(detail) : ''].join(' ').trim() : '';
     byId('ended-message').textContent = text;
@@ -331,7 +357,7 @@ export function createSession({ state, t, storage, showError }) {
     }
   }
 
-  return { start, restore, relabel, sendMessage, endChat, newChat };
+  return { start, restore, relabel, send, sendMessage, endChat, newChat };
 }
 
 /** "You are number 2 in the queue. Estimated wait: about 3 minutes." for a chat.queued frame (chats and calls). */

@@ -83,6 +83,9 @@ class Callbacks:
         """A web-chat citizen waiting in a queue asks to be called back on ``number`` instead: the chat
         becomes a call back with the same place in the queue (Conflict once an adviser is answering it)."""
         svc = self.svc
+        live = await svc.router_store.conversation(conversation_id)
+        if live is None or live.channel != "chat":
+            raise Conflict("This chat is no longer waiting.")
         if await svc.router_store.rechannel(conversation_id, "voice") != "OK":
             raise Conflict("An adviser is already answering your chat, so we cannot call you back instead.")
         if not await svc.calls.chat_to_callback(conversation_id, number):

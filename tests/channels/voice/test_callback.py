@@ -32,7 +32,7 @@ from tests.channels.voice.test_call import conversation_of
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
 from tests.conftest import LiveServer, make_settings
 from tests.contactd.test_hours import close_benefits_today
-from tests.helpers import typed
+from tests.helpers import Client, typed
 
 SID = "AC" + "1" * 32
 TOKEN = "callback-test-token"
@@ -208,3 +208,19 @@ async def test_a_waiting_chat_citizen_can_be_called_back_instead_keeping_their_p
             break
         await asyncio.sleep(0.05)
     assert [(p["To"], p["From"]) for p in api.placed] == [("+447700900456", "+441632960099")]
+
+
+async def test_a_chat_that_became_a_call_back_cannot_be_resumed_or_asked_twice(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
+    citizen, queued = await server.citizen("general", "Ann")
+    cid, token = queued["conversation_id"], queued["resume_token"]
+    await citizen.send({"type": "callback.request", "number": "07700 900456"})
+    await citizen.expect(typed("callback.accepted"))
+    await citizen.send({"type": "callback.request", "number": "07700 900456"})  # a second ask changes nothing
+    assert (await citizen.expect(typed("error")))["code"] == "conflict"
+    live = await server.services.router_store.conversation(cid)
+    assert live is not None and live.channel == "voice"
+    again = await Client.connect(server.ws("/ws/chat"), origin=server.base)
+    await again.send({"type": "chat.resume", "resume_token": token})
+    assert (await again.expect(typed("chat.resumed")))["state"] == "ended"
