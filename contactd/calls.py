@@ -9,6 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
+from channels.voice.numbers import uk_number
 from contactd.store import CONVERSATION_SQL, Conversation, _conversation
 
 
@@ -102,16 +103,26 @@ class CallRecords:
         )
         return done.endswith(" 1")
 
-    async def request_callback(self, conversation_id: str) -> str | None:
-        """A waiting caller chose to be called back on their number, keeping their place; the number,
-        or None if the call no longer waits (or came from no number we can call)."""
-        number: str | None = await self.pool.fetchval(
-            "UPDATE conversations c SET callback_number = z.phone FROM citizens z"
-            " WHERE c.id = $1 AND z.id = c.citizen_id AND c.channel = 'voice' AND c.state IN ('queued', 'offered')"
-            " AND z.phone ~ '^[+][1-9][0-9]{6,14}$' RETURNING c.callback_number",
+    async def callable_number(self, conversation_id: str) -> str | None:
+        """The caller's number, if it is one we may call back at the department's cost (``uk_number``)."""
+        phone = await self.pool.fetchval(
+            "SELECT z.phone FROM conversations c JOIN citizens z ON z.id = c.citizen_id WHERE c.id = $1",
             uuid.UUID(conversation_id),
         )
-        return number
+        return uk_number(phone) if isinstance(phone, str) else None
+
+    async def request_callback(self, conversation_id: str) -> str | None:
+        """A waiting caller chose to be called back on their number, keeping their place; the number,
+        or None if the call no longer waits (an adviser is being offered it) or we may not call it."""
+        number = await self.callable_number(conversation_id)
+        if number is None:
+            return None
+        done: str = await self.pool.execute(
+            "UPDATE conversations SET callback_number = $2 WHERE id = $1 AND channel = 'voice' AND state = 'queued'",
+            uuid.UUID(conversation_id),
+            number,
+        )
+        return number if done.endswith(" 1") else None
 
     async def callback(self, conversation_id: str) -> Callback | None:
         """The call back a conversation waits for, if it is one."""
@@ -176,15 +187,20 @@ class CallRecords:
     async def callback_when_open(self, call_sid: str, opens_at: datetime) -> str | None:
         """A caller who rang while the line was closed asks to be called back when it opens: the call
         waits until ``opens_at``, then joins its queue. The number to call, or None if we cannot."""
+        conv = await self.by_call_sid(call_sid)
+        number = await self.callable_number(conv.id) if conv else None
+        if number is None:
+            return None
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                "UPDATE conversations c SET state = 'arriving', callback_number = z.phone, callback_at = $3,"
-                " ended_at = NULL, ended_by = NULL, closed_at = NULL FROM citizens z"
+                "UPDATE conversations c SET state = 'arriving', callback_number = $4, callback_at = $3,"
+                " ended_at = NULL, ended_by = NULL, closed_at = NULL"
                 " WHERE c.tenant_id = $1 AND c.channel = 'voice' AND c.external_id = $2 AND c.state = 'closed'"
-                " AND z.id = c.citizen_id AND z.phone ~ '^[+][1-9][0-9]{6,14}$' RETURNING c.id, c.callback_number",
+                " RETURNING c.id, c.callback_number",
                 self.tenant,
                 call_sid,
                 opens_at,
+                number,
             )
             if row is None:
                 return None
@@ -195,7 +211,6 @@ class CallRecords:
                 row["id"],
                 opens_at.isoformat(),
             )
-        number: str = row["callback_number"]
         return number
 
     async def callbacks_due(self) -> list[str]:

@@ -64,6 +64,10 @@ class Keys:
         an entry whose reservation has ended is dropped when read."""
         return f"{self.prefix}:held:{agent_id}"
 
+    def call_stream(self, conversation_id: str) -> str:
+        """STRING (with TTL): the node holding a call back's media stream (a second stream is refused)."""
+        return f"{self.prefix}:call-stream:{conversation_id}"
+
     def pending_offer(self, conversation_id: str) -> str:
         """STRING (with TTL): an adviser's WebRTC offer for a call back still ringing, JSON {agent_id, sdp}."""
         return f"{self.prefix}:pending-offer:{conversation_id}"

@@ -31,7 +31,7 @@ def has_audio(sdp: str) -> bool:
     """Is ``sdp`` an SDP offer with an audio section (RFC 8866)?"""
     try:
         return any(m.kind == "audio" for m in SessionDescription.parse(sdp).media)
-    except (ValueError, IndexError, KeyError):
+    except Exception:  # aiortc's parser raises several kinds (even AssertionError) on what it cannot read
         return False
 
 
@@ -86,10 +86,10 @@ class CitizenSession:
             echo, new = await self.svc.conversations.citizen_message(conversation_id, frame["id"], frame["text"])
             if not new:
                 self.peer.send(echo)  # the sender missed the first echo; nobody else needs it again
-        elif kind == "chat.end":
+        elif kind == "chat.end" and not self.call:
             self.ended = True
             await self.svc.conversations.citizen_left(conversation_id)
-        elif kind == "call.hangup":
+        elif kind in ("call.hangup", "chat.end"):
             await self.hang_up()
         elif kind == "callback.request":
             await self.callback(frame["number"])
@@ -98,16 +98,19 @@ class CitizenSession:
         if self.conversation_id is not None:
             raise FrameError("already_started", "This socket already has a chat.")
         queue, language = frame["queue"], frame.get("language") or "en"
-        if call and not has_audio(frame["sdp"]):
-            raise FrameError("bad_value", "The field 'sdp' must be an SDP offer with audio.")
+        leg, answer = await self.answer_call(frame["sdp"]) if call else (None, "")
         try:
             conv, token = await self.svc.conversations.start_chat(
                 queue, frame["name"], language, frame.get("citizen_key"), "voice" if call else "chat"
             )
         except NotFound:
+            if leg is not None:
+                await leg.close()
             raise FrameError("unknown_queue", f"There is no topic called {queue[:40]!r}.") from None
         self.token = token
         opens_at = self.svc.conversations.opens_at(queue)
+        if opens_at is not None and leg is not None:
+            await leg.close()
         if opens_at is not None:
             self.conversation_id, self.queue, self.ended = conv.id, queue, True
             self.peer.send(await self.svc.conversations.close_outside_hours(conv, opens_at))
@@ -115,8 +118,8 @@ class CitizenSession:
         # Listen first, tell the citizen they are queued, and only then offer the chat,
         # so that the citizen never hears of an agent before hearing they are queued.
         await self.attach(conv.id, queue)
-        if call:
-            _, answer = await self.svc.lines.web_call(conv.id, frame["sdp"])
+        if leg is not None:
+            await self.svc.lines.hold_web_call(leg, conv.id)
             self.call = True
             self.peer.send({"type": "call.answer", "conversation_id": conv.id, "sdp": answer})
         position = await self.svc.conversations.enqueue(conv)
@@ -149,6 +152,16 @@ class CitizenSession:
         assert self.conversation_id is not None
         self.position = position
         self.peer.send(chat.queued(self.conversation_id, self.token, position, estimate(position)))
+
+    async def answer_call(self, sdp: str) -> tuple[Any, str]:
+        """Answer a web call's WebRTC offer before anything is recorded: a bad one changes nothing."""
+        if not has_audio(sdp):
+            raise FrameError("bad_value", "The field 'sdp' must be an SDP offer with audio.")
+        try:
+            leg, answer = await self.svc.lines.web_call(sdp)
+        except ValueError:
+            raise FrameError("bad_value", "The field 'sdp' must be an SDP offer we can answer.") from None
+        return leg, answer
 
     async def callback(self, given: str) -> None:
         """Be called back instead of chatting: the chat ends for this page, the call keeps its place."""

@@ -39,14 +39,18 @@ class Callbacks:
     async def request(self, leg: TwilioLeg) -> None:
         """The waiting caller pressed 1: keep their place, tell them, and clear the line."""
         svc, cid = self.svc, leg.conversation_id
+        live = await svc.router_store.conversation(cid)
+        if live is None or live.state != "queued":
+            return  # an adviser is being offered the call: they are about to answer
+        leg.state = "callback"  # from now no adviser may join this leg
         number = await svc.calls.request_callback(cid)
         if number is None:
-            return  # no longer waiting, or no number to call back
+            leg.state = "queued"
+            return  # an offer came meanwhile, or no number we may call
         await svc.store.event("callback.requested", conversation_id=cid, data={"number_ends": number[-4:]})
         log.info("caller asked to be called back", extra={"conversation_id": cid})
-        live = await svc.router_store.conversation(cid)
-        confirm = prompts.load(live.language if live else "en", "callback_confirm")
-        leg.state = "callback"  # the line clears, but the caller has not left
+        await self.lines.release(leg)  # the adviser's signalling now waits for the call back
+        confirm = prompts.load(live.language, "callback_confirm")
         leg.announce(confirm)
         await asyncio.sleep(len(confirm) / 8000 + 0.3)
         await leg.hang_up()

@@ -78,6 +78,8 @@ class CallLeg:
         self.hang_up: Callable[[], Awaitable[None]] = self.close
         """Ends the caller's side (the node that holds it decides how)."""
         self._hold_n = 0
+        self.lock = asyncio.Lock()
+        """Held while one frame for the call is handled (see ``Lines``)."""
 
     def citizen_pcm(self, pcm: bytes) -> None:
         """20 ms of the caller's audio (8 kHz PCM): kept for the adviser once one is connected."""
@@ -90,7 +92,10 @@ class CallLeg:
         self.heard.put_nowait(pcm)
 
     async def answer(self, agent_id: str, sdp: str) -> str:
-        """Answer the adviser's WebRTC offer (a second offer replaces the first peer); the answer's SDP."""
+        """Answer the adviser's WebRTC offer (a second offer replaces the first peer); the answer's SDP.
+        ValueError when the call is not one an adviser may join now (ended, or leaving to be called back)."""
+        if self.state not in ("queued", "connected", "held"):
+            raise ValueError(f"the call is {self.state}")
         await self._close_peer()
         self.agent_id = agent_id
         pc = self.pc = RTCPeerConnection(self.ice)
@@ -171,6 +176,8 @@ class TwilioLeg(CallLeg):
         """Sends one Media Streams message to Twilio."""
         self.called_back = False
         """A call we placed to call a caller back (not one that rang in)."""
+        self.callable = False
+        """The caller's number is one we may call back (offered "press 1")."""
 
     def start(self) -> None:
         self.tasks.spawn(self._play())

@@ -48,7 +48,7 @@ class Lines:
         conv = await svc.calls.by_call_sid(sid)
         called_back = conv is None and (conv := await svc.calls.by_callback_sid(sid)) is not None
         expected = "assigned" if called_back else "arriving"
-        if conv is None or conv.id != cid or conv.state != expected:
+        if conv is None or conv.id != cid or conv.state != expected or not await self._claim(cid, called_back):
             log.warning("media stream refused: not a call we are expecting", extra={"conversation_id": cid})
             return None
 
@@ -61,40 +61,65 @@ class Lines:
         leg.called_back = called_back
         if called_back:
             leg.state = "connected"  # no hold audio: the adviser is there, their audio starts soon
-        await self._hold(leg)
-        leg.start()
-        if called_back:  # the adviser is waiting: answer the offer their console already sent
-            await self.callbacks.answered(leg, self._answer)
-            return leg
-        if await svc.calls.start(cid):
+        else:
+            leg.callable = await svc.calls.callable_number(cid) is not None
+        try:
+            await self._hold(leg)
+            leg.start()
+            if called_back:  # the adviser is waiting: answer the offer their console already sent
+                await self.callbacks.answered(leg, self._answer)
+                return leg
             await svc.conversations.enqueue(await svc.store.conversation(cid))
             await svc.conversations.dispatch(cid)
+        except Exception:
+            await self.finish(leg)
+            raise
         self.tasks.spawn(self._announce(leg))
         return leg
 
-    async def web_call(self, conversation_id: str, sdp: str) -> tuple[WebLeg, str]:
-        """A browser call from the chat page: answer the caller's WebRTC offer; (the leg, the answer's SDP).
-        ValueError (and aiortc's own errors) for an offer it cannot use."""
-        leg = WebLeg(conversation_id, self.ice.for_node(self.svc.settings.node_id, time.time()))
+    async def _claim(self, conversation_id: str, called_back: bool) -> bool:
+        """Take a call's one media stream: a replayed or second ``start`` for it is refused, on any node."""
+        if conversation_id in self.legs:
+            return False
+        if not called_back:
+            return bool(await self.svc.calls.start(conversation_id))  # arriving -> queued, once
+        key = self.svc.keys.call_stream(conversation_id)
+        return bool(await self.svc.redis.set(key, self.svc.settings.node_id, nx=True, ex=6 * 3600))
+
+    async def web_call(self, sdp: str) -> tuple[WebLeg, str]:
+        """A browser call from the chat page: answer the caller's WebRTC offer, before anything is recorded;
+        (the leg, the answer's SDP). ValueError for an offer it cannot use."""
+        leg = WebLeg("", self.ice.for_node(self.svc.settings.node_id, time.time()))
         try:
             answer = await leg.answer_caller(sdp)
-        except Exception:
+        except Exception as e:  # aiortc raises several kinds for an SDP it cannot use
             await leg.close()
-            raise
+            raise ValueError(f"not an SDP offer we can answer: {e}") from None
+        return leg, answer
+
+    async def hold_web_call(self, leg: WebLeg, conversation_id: str) -> None:
+        """The web call is recorded as ``conversation_id``: hold it, and tell the caller their place."""
+        leg.conversation_id = conversation_id
         leg.hang_up = lambda: self.finish(leg)
         await self._hold(leg)
         self.tasks.spawn(self._announce(leg))
-        return leg, answer
 
     async def _hold(self, leg: CallLeg) -> None:
         """Hold the leg on this node, listening for what the adviser and the conversation do."""
 
         def handle(frame: dict[str, Any]) -> None:
-            self.tasks.spawn(self.signal(leg, frame))
+            self.tasks.spawn(self._in_order(leg, frame))
 
         self.legs[leg.conversation_id] = leg
         self.handlers[leg.conversation_id] = handle
         await self.svc.hub.subscribe(self.svc.keys.to_citizen(leg.conversation_id), handle)
+
+    async def _in_order(self, leg: CallLeg, frame: dict[str, Any]) -> None:
+        """One frame at a time per call, in the order they came (asyncio's lock is first come, first served),
+        so that a transfer cannot overtake an answer still being negotiated."""
+        async with leg.lock:
+            if leg.state != "ended":
+                await self.signal(leg, frame)
 
     async def _announce(self, leg: CallLeg) -> None:
         """While the caller waits: their place in the queue and the expected wait, now and every so often."""
@@ -105,7 +130,7 @@ class Lines:
             position = await self.svc.router_store.position(live.queue, live.id) if live else None
             if live is not None and position is not None:
                 wait_s = (await self.svc.conversations.estimator(live.queue))(position)
-                offer_callback = isinstance(leg, TwilioLeg) and not leg.called_back
+                offer_callback = isinstance(leg, TwilioLeg) and leg.callable
                 names = prompts.announcement(live.language, position, wait_s, offer_callback)
                 if self.svc.conversations.recording_days.get(live.queue) and not told:
                     names, told = ["recording_notice", *names], True  # once, before anything else
@@ -160,7 +185,7 @@ class Lines:
             await self.svc.hub.publish(self.svc.keys.to_agent(agent_id), frame)
 
     async def dtmf(self, leg: CallLeg, digit: str) -> None:
-        if digit == "1" and leg.state == "queued" and isinstance(leg, TwilioLeg):
+        if digit == "1" and leg.state == "queued" and isinstance(leg, TwilioLeg) and leg.callable:
             await self.callbacks.request(leg)
             return
         live = await self.svc.router_store.conversation(leg.conversation_id)
@@ -173,11 +198,11 @@ class Lines:
         """The stream ended: a caller who hung up has left (abandoned while waiting, ended while talking)."""
         svc, cid = self.svc, leg.conversation_id
         by_agent = leg.state in ("ended", "callback")  # a caller waiting for a call back has not left
-        if self.legs.pop(cid, None) is None:
-            return  # already finished
-        handler = self.handlers.pop(cid, None)
-        if handler is not None:
-            await svc.hub.unsubscribe(svc.keys.to_citizen(cid), handler)
+        if self.legs.get(cid) is not leg:
+            await leg.close()  # not (or no longer) the call's registered leg: nothing else to undo
+            return
+        del self.legs[cid]
+        await self.release(leg)
         await leg.close()
         if not by_agent:
             await svc.conversations.citizen_left(cid)
@@ -186,6 +211,12 @@ class Lines:
                 await self._tell(
                     live.agent_id, {"type": "call.state", "conversation_id": cid, "state": "ended", "by": "citizen"}
                 )
+
+    async def release(self, leg: CallLeg) -> None:
+        """Stop listening for the call's frames (it is ending, or leaving to be called back)."""
+        handler = self.handlers.pop(leg.conversation_id, None)
+        if handler is not None:
+            await self.svc.hub.unsubscribe(self.svc.keys.to_citizen(leg.conversation_id), handler)
 
     async def stop(self) -> None:
         for leg in list(self.legs.values()):

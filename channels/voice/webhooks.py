@@ -74,7 +74,8 @@ async def _chosen(svc: Any, call_sid: str, digits: str) -> str:
     if opens_at is not None:
         frame = await svc.conversations.close_outside_hours(conv, opens_at)  # recorded, and said in their language
         action = signature.signed_url(svc.settings.public_url, "/twilio/voice") + "?step=when_open"
-        return twiml.closed(frame["message"], conv.language, action if frame["opens_at"] else "")
+        callable_ = frame["opens_at"] and await svc.calls.callable_number(conv.id) is not None
+        return twiml.closed(frame["message"], conv.language, action if callable_ else "")
     stream = signature.signed_url(svc.settings.public_url, "/twilio/media", websocket=True)
     return twiml.connect(stream, conv.id, conv.language)
 

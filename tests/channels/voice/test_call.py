@@ -192,3 +192,18 @@ async def test_a_call_outside_opening_hours_hears_when_the_line_opens_and_is_rec
     assert "Sorry, we are closed at the moment. We open again on" in twiml
     row = await db.fetchrow("SELECT state, ended_by FROM conversations WHERE external_id = $1", sid)
     assert dict(row) == {"state": "closed", "ended_by": "system"}
+
+
+async def test_a_second_stream_for_the_same_call_is_refused(server: LiveServer, db: asyncpg.Pool) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    cid = conversation_of(await twilio.dial(sid))
+    first = await twilio.stream(sid, cid)
+    try:
+        replayed = await twilio.stream(sid, cid)  # a replayed (or duplicated) start
+        await asyncio.wait_for(replayed.closed.wait(), 5)
+        assert replayed.ws.close_code == 1008
+        await asyncio.sleep(0.3)
+        assert not first.closed.is_set()  # the call itself carries on
+        assert await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "queued"
+    finally:
+        await first.close()

@@ -224,3 +224,25 @@ async def test_a_chat_that_became_a_call_back_cannot_be_resumed_or_asked_twice(
     again = await Client.connect(server.ws("/ws/chat"), origin=server.base)
     await again.send({"type": "chat.resume", "resume_token": token})
     assert (await again.expect(typed("chat.resumed")))["state"] == "ended"
+
+
+async def test_a_caller_from_a_number_we_may_not_ring_is_not_offered_a_call_back(
+    server: LiveServer, api: TwilioApi, db: asyncpg.Pool
+) -> None:
+    twilio, sid = TwilioStandIn(server), call_sid()
+    cid = conversation_of(await twilio.dial(sid, caller="+88213123456"))  # abroad (and easily forged)
+    stream = await twilio.stream(sid, cid)
+    try:
+        said = Mulaw().decode(load("en", "thanks"))
+        for _ in range(150):
+            if said in stream.heard:
+                break
+            await asyncio.sleep(0.1)
+        assert said in stream.heard and Mulaw().decode(load("en", "callback_offer")) not in stream.heard
+        await stream.dtmf("1")
+        await asyncio.sleep(0.5)
+        assert not stream.closed.is_set()
+        assert await db.fetchval("SELECT callback_number FROM conversations WHERE id = $1", uuid.UUID(cid)) is None
+    finally:
+        await stream.close()
+    assert api.placed == []

@@ -57,3 +57,34 @@ async def test_a_call_start_without_an_audio_offer_gets_an_error_and_records_not
     assert await db.fetchval("SELECT count(*) FROM conversations") == before
     await citizen.send({"type": "ping"})
     await citizen.expect(typed("pong"))  # the socket carries on
+
+
+async def test_ending_the_chat_of_a_web_call_hangs_the_call_up(server: LiveServer) -> None:
+    caller = AdviserPeer(440.0)
+    try:
+        citizen, cid = await call_us(server, caller)
+        assert cid in server.services.lines.legs
+        await citizen.send({"type": "chat.end"})
+        for _ in range(50):
+            if cid not in server.services.lines.legs:
+                break
+            await asyncio.sleep(0.05)
+        assert cid not in server.services.lines.legs
+        assert await server.services.router_store.conversation(cid) is None  # abandoned while waiting
+    finally:
+        await caller.close()
+
+
+async def test_an_offer_we_cannot_answer_gets_an_error_and_records_nothing(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
+    caller = AdviserPeer(440.0)
+    sdp = "\r\n".join(line for line in (await caller.offer()).split("\r\n") if not line.startswith("a=ice-"))
+    await caller.close()
+    citizen = await Client.connect(server.ws("/ws/chat"), origin=server.base)
+    before = await db.fetchval("SELECT count(*) FROM conversations")
+    await citizen.send({"type": "call.start", "queue": "general", "name": "Ann", "sdp": sdp})  # audio, no ICE
+    assert (await citizen.expect(typed("error")))["code"] == "bad_value"
+    assert await db.fetchval("SELECT count(*) FROM conversations") == before
+    await citizen.send({"type": "ping"})
+    await citizen.expect(typed("pong"))
