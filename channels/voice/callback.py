@@ -77,8 +77,13 @@ class Callbacks:
         try:
             sid = await dialer.call_back(conv.id, callback.number, callback.called or s.twilio_number)
         except Unavailable as e:
+            # Never lost: the call back goes back to its place in the queue, for the next adviser to try.
             log.warning("call back not placed: %s", e, extra={"conversation_id": conv.id})
-            await self._tell(agent, {"type": "error", "code": "unavailable", "message": str(e)})
+            message = f"{e} It is back in the queue."
+            await self._tell(agent, {"type": "error", "code": "unavailable", "message": message})
+            user = await svc.staff.user_by_id(conv.agent_id)
+            if user is not None:
+                await svc.conversations.transfer(user, conv.id, None, None, "the call back could not be placed")
             return
         await svc.calls.placed(conv.id, sid)
         await self._tell(agent, {"type": "call.state", "conversation_id": conv.id, "state": "dialling"})

@@ -246,3 +246,21 @@ async def test_a_caller_from_a_number_we_may_not_ring_is_not_offered_a_call_back
     finally:
         await stream.close()
     assert api.placed == []
+
+
+async def test_a_call_back_twilio_refuses_goes_back_to_its_place_in_the_queue(
+    server: LiveServer, api: TwilioApi, db: asyncpg.Pool
+) -> None:
+    citizen, queued = await server.citizen("general", "Ann")
+    cid = queued["conversation_id"]
+    await citizen.send({"type": "callback.request", "number": "07700 900456"})
+    await citizen.expect(typed("callback.accepted"))
+    api.server.should_exit = True  # Twilio's API is down
+    await asyncio.sleep(0.3)
+    agent = await server.agent("agent1")
+    await agent.take(cid)
+    error = await agent.expect(typed("error"), timeout=15)
+    assert error["code"] == "unavailable" and "back in the queue" in error["message"]
+    await agent.expect(typed("conversation.closed", conversation_id=cid))
+    assert await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "queued"
+    assert await server.services.router_store.position("general", cid) == 1
