@@ -55,10 +55,12 @@ async def test_a_returning_citizen_is_offered_to_their_previous_adviser_before_a
         [uuid.UUID(first["conversation_id"]), uuid.UUID(cid)],
     )
     assert citizens == 1  # one citizen, known again by the hash of the key (the key itself is not stored)
-    assert (
-        await db.fetchval("SELECT count(*) FROM citizens WHERE key_hash = $1", hashlib.sha256(KEY.encode()).digest())
-        == 1
+    stored = await db.fetchval(
+        "SELECT count(*) FROM citizens WHERE tenant_id = $1 AND key_hash = $2",
+        server.settings.tenant,
+        hashlib.sha256(KEY.encode()).digest(),
     )
+    assert stored == 1
 
 
 async def test_the_citizen_waits_for_an_away_adviser_only_as_long_as_the_queue_says(server: LiveServer) -> None:

@@ -51,10 +51,12 @@ async def test_a_call_start_without_an_audio_offer_gets_an_error_and_records_not
     server: LiveServer, db: asyncpg.Pool
 ) -> None:
     citizen = await Client.connect(server.ws("/ws/chat"), origin=server.base)
-    before = await db.fetchval("SELECT count(*) FROM conversations")
+    before = await db.fetchval("SELECT count(*) FROM conversations WHERE tenant_id = $1", server.settings.tenant)
     await citizen.send({"type": "call.start", "queue": "general", "name": "Ann", "sdp": "v=0 this is not an SDP"})
     assert (await citizen.expect(typed("error")))["code"] == "bad_value"
-    assert await db.fetchval("SELECT count(*) FROM conversations") == before
+    assert (
+        await db.fetchval("SELECT count(*) FROM conversations WHERE tenant_id = $1", server.settings.tenant) == before
+    )
     await citizen.send({"type": "ping"})
     await citizen.expect(typed("pong"))  # the socket carries on
 
@@ -82,9 +84,11 @@ async def test_an_offer_we_cannot_answer_gets_an_error_and_records_nothing(
     sdp = "\r\n".join(line for line in (await caller.offer()).split("\r\n") if not line.startswith("a=ice-"))
     await caller.close()
     citizen = await Client.connect(server.ws("/ws/chat"), origin=server.base)
-    before = await db.fetchval("SELECT count(*) FROM conversations")
+    before = await db.fetchval("SELECT count(*) FROM conversations WHERE tenant_id = $1", server.settings.tenant)
     await citizen.send({"type": "call.start", "queue": "general", "name": "Ann", "sdp": sdp})  # audio, no ICE
     assert (await citizen.expect(typed("error")))["code"] == "bad_value"
-    assert await db.fetchval("SELECT count(*) FROM conversations") == before
+    assert (
+        await db.fetchval("SELECT count(*) FROM conversations WHERE tenant_id = $1", server.settings.tenant) == before
+    )
     await citizen.send({"type": "ping"})
     await citizen.expect(typed("pong"))
