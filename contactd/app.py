@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from channels.chat.endpoint import Citizens, chat_socket
+from channels.sms import webhooks as sms
 from channels.voice import recording, webhooks
 from channels.voice.ice import IceServers, use_host_addresses
 from channels.voice.media import Lines, media_socket
@@ -42,6 +43,7 @@ from contactd.settings import Settings
 from contactd.staff import Staff
 from contactd.store import Store
 from contactd.tasks import TaskSet
+from contactd.texts import TextRecords
 from contactd.web import admin, http
 from contactd.web.agent_ws import agent_socket
 from contactd.web.board_ws import board_socket
@@ -74,6 +76,7 @@ class Services:
     passwords: Passwords
     queue_settings: QueueSettings
     calls: CallRecords
+    texts: TextRecords
     lines: Lines
     queue_names: list[str] = field(default_factory=list)
     config_changed: bool = False
@@ -113,6 +116,8 @@ def routes() -> list[BaseRoute]:
         WebSocketRoute("/ws/board", board_socket),
         Route("/twilio/voice", webhooks.voice, methods=["POST"]),
         Route("/twilio/voice/status", webhooks.status, methods=["POST"]),
+        Route("/twilio/sms", sms.sms, methods=["POST"]),
+        Route("/twilio/sms/status", sms.status, methods=["POST"]),
         WebSocketRoute("/twilio/media", media_socket),
         Route("/", lambda request: RedirectResponse("/chat/")),
         Mount("/console", StaticFiles(directory=assets / "console", html=True)),
@@ -171,12 +176,14 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
         passwords=Passwords(),
         queue_settings=QueueSettings(pool, settings.tenant),
         calls=CallRecords(pool, settings.tenant),
+        texts=TextRecords(pool, settings.tenant),
         lines=Lines(None, ice),
     )
     svc.citizens.svc = svc
     svc.lines.svc = svc
     conversations.call_accepted = svc.lines.callbacks.accepted
     conversations.park_offer = svc.lines.callbacks.park
+    conversations.text_reply = functools.partial(sms.agent_reply, svc)
     return svc
 
 

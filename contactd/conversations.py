@@ -58,6 +58,8 @@ class Conversations:
         self.handle_time_s: dict[str, float] = {}
         self.hours: dict[str, Hours] = {}
         """Each queue's opening hours (re-read every half minute)."""
+        self.text_reply: Callable[[User, str, str, str], Awaitable[None]] = _no_text
+        """Sends an adviser's reply in a text conversation as a text (set by the app)."""
         self.call_accepted: Callable[[Conversation], Awaitable[None]] = _nothing
         """Places a call back once an adviser took it (set by the app)."""
         self.park_offer: Callable[[str, str, str], Awaitable[bool]] = _refuse
@@ -289,12 +291,14 @@ class Conversations:
         await self.agents.push_state(str(user.id))
 
     async def agent_message(self, user: User, conversation_id: str, client_id: str, text: str) -> None:
-        await self.assigned_live(user, conversation_id, ("assigned",))
+        live = await self.assigned_live(user, conversation_id, ("assigned",))
         msg, new = await self.store.add_message(conversation_id, "agent", client_id, text, user.id)
         frame = {"type": "message", **msg.frame()}
         if new:
             await self.to_citizen(conversation_id, frame)
         await self.to_agent(user.id, {**frame, "conversation_id": conversation_id})
+        if new and live.channel == "sms":
+            await self.text_reply(user, conversation_id, client_id, text)
 
     async def agent_end(self, user: User, conversation_id: str) -> None:
         await self.assigned_live(user, conversation_id, ("assigned",))
@@ -444,6 +448,10 @@ class Conversations:
 
 
 async def _nothing(conv: Conversation) -> None:
+    return None
+
+
+async def _no_text(user: User, conversation_id: str, client_id: str, text: str) -> None:
     return None
 
 

@@ -28,20 +28,11 @@ def _xml(body: str) -> Response:
     return Response(body, media_type="application/xml")
 
 
-async def _signed_form(request: Request) -> dict[str, str] | None:
-    """The posted form if Twilio signed this request, else None."""
-    svc = _svc(request)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    url = signature.signed_url(svc.settings.public_url, request.url.path, request.url.query)
-    ok = signature.valid(svc.settings.twilio_auth_token, url, form, request.headers.get(signature.HEADER))
-    return form if ok else None
-
-
 async def voice(request: Request) -> Response:
     """Twilio's incoming-call webhook and the menu's steps: TwiML for what the caller hears next."""
-    form = await _signed_form(request)
+    form = await signature.signed_form(request, _svc(request).settings)
     if form is None:
-        return Response("Forbidden: this request is not signed by Twilio.", status_code=403)
+        return signature.FORBIDDEN
     call_sid = form.get("CallSid", "")
     if not CALL_SID.fullmatch(call_sid):
         return Response("A CallSid is required.", status_code=400)
@@ -103,9 +94,9 @@ async def _calling_back(svc: Any, call_sid: str, conversation_id: str) -> str:
 async def status(request: Request) -> Response:
     """Twilio's call status callback: a caller who hangs up while waiting has abandoned; one who hangs
     up while talking has ended the conversation (the adviser moves to wrap-up)."""
-    form = await _signed_form(request)
+    form = await signature.signed_form(request, _svc(request).settings)
     if form is None:
-        return Response("Forbidden: this request is not signed by Twilio.", status_code=403)
+        return signature.FORBIDDEN
     svc, call_sid = _svc(request), form.get("CallSid", "")
     if form.get("CallStatus") not in ENDED or not CALL_SID.fullmatch(call_sid):
         return Response(status_code=204)

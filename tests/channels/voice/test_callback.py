@@ -7,85 +7,23 @@ gives it a CallSid; the test then plays Twilio, fetching the call's TwiML and op
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import asyncpg
-import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from channels.voice.audio import Mulaw
 from channels.voice.prompts import load
-from contactd.embedded import free_port
+from tests.channels.twilio_api import NUMBER, TwilioApi, api, server
 from tests.channels.voice.peer import AdviserPeer
 from tests.channels.voice.spectrum import dominant_frequency
 from tests.channels.voice.test_call import conversation_of
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer
 from tests.contactd.test_hours import close_benefits_today
 from tests.helpers import Client, typed
 
-SID = "AC" + "1" * 32
-TOKEN = "callback-test-token"
-
-
-class TwilioApi:
-    """Twilio's REST API as far as placing calls goes: ``POST /2010-04-01/Accounts/{sid}/Calls.json``."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.placed: list[dict[str, Any]] = []
-        app = Starlette(routes=[Route("/2010-04-01/Accounts/{sid}/Calls.json", self.calls, methods=["POST"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-
-    async def calls(self, request: Request) -> JSONResponse:
-        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
-        if request.path_params["sid"] != SID or request.headers.get("authorization") != expected:
-            return JSONResponse({"message": "Authenticate"}, status_code=401)
-        form = dict(await request.form())
-        sid = call_sid()
-        self.placed.append({**form, "Sid": sid})
-        return JSONResponse({"sid": sid, "status": "queued"}, status_code=201)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[TwilioApi]:
-    api = TwilioApi()
-    task = asyncio.create_task(api.server.serve())
-    while not api.server.started:
-        await asyncio.sleep(0.02)
-    yield api
-    api.server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-@pytest.fixture
-async def server(
-    server_urls: tuple[str, str], department: str, tmp_path: Path, api: TwilioApi
-) -> AsyncIterator[LiveServer]:
-    settings = make_settings(
-        server_urls,
-        department,
-        tmp_path,
-        twilio_account_sid=SID,
-        twilio_auth_token=TOKEN,
-        twilio_api_url=f"http://127.0.0.1:{api.port}",
-        twilio_number="+441632960099",
-    )
-    live = await LiveServer(settings).start()
-    live.services.lines.first_announcement_s = 0.2
-    yield live
-    await live.stop()
+__all__ = ["api", "server"]  # fixtures, from tests.channels.twilio_api
 
 
 async def test_a_caller_who_presses_1_is_called_back_at_their_turn_and_talks_to_the_adviser(
@@ -207,7 +145,7 @@ async def test_a_waiting_chat_citizen_can_be_called_back_instead_keeping_their_p
         if api.placed:
             break
         await asyncio.sleep(0.05)
-    assert [(p["To"], p["From"]) for p in api.placed] == [("+447700900456", "+441632960099")]
+    assert [(p["To"], p["From"]) for p in api.placed] == [("+447700900456", NUMBER)]
 
 
 async def test_a_chat_that_became_a_call_back_cannot_be_resumed_or_asked_twice(
