@@ -266,6 +266,7 @@ class Conversations:
         transferred = await self.store.last_transfer(conv.id)
         if transferred:
             frame["transferred"] = transferred
+        frame["history"] = await self.returning.history(conv.id)
         return frame
 
     async def call_signal(self, user: User, conversation_id: str, frame: Frame) -> None:

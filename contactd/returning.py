@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -56,3 +57,17 @@ class Returning:
             days,
         )
         return agent
+
+    async def history(self, conversation_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The citizen's other conversations, latest first, on every channel: what the adviser sees of
+        their earlier contacts (the citizen is one record whether they called, texted or chatted)."""
+        rows = await self.pool.fetch(
+            "SELECT p.id::text AS id, p.channel, q.name AS queue, p.state, p.queued_at, u.display_name AS agent"
+            " FROM conversations c JOIN conversations p ON p.citizen_id = c.citizen_id AND p.id <> c.id"
+            " JOIN queues q ON q.id = p.queue_id LEFT JOIN users u ON u.id = p.agent_id"
+            " WHERE c.id = $1 AND c.tenant_id = $2 ORDER BY p.queued_at DESC LIMIT $3",
+            uuid.UUID(conversation_id),
+            self.tenant,
+            limit,
+        )
+        return [{**dict(r), "queued_at": r["queued_at"].isoformat().replace("+00:00", "Z")} for r in rows]

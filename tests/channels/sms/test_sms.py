@@ -88,3 +88,23 @@ async def test_stop_means_no_more_texts_until_start(server: LiveServer, api: Twi
     assert [t["Body"] for t in await sent_to(api, 1)] == ["Welcome back."]
     events = {r["type"] for r in await db.fetch("SELECT type FROM events WHERE tenant_id = $1", server.settings.tenant)}
     assert {"sms.opted_out", "sms.opted_in"} <= events
+
+
+async def test_the_adviser_sees_the_citizens_earlier_calls_and_texts(server: LiveServer, db: asyncpg.Pool) -> None:
+    twilio = TwilioStandIn(server)
+    await twilio.post("/twilio/sms", text("First question"))
+    first = str(await db.fetchval("SELECT id FROM conversations WHERE tenant_id = $1", server.settings.tenant))
+    agent = await server.agent("agent1")
+    await agent.take(first)
+    await agent.send({"type": "conversation.end", "conversation_id": first})
+    await agent.expect(typed("conversation.ended", conversation_id=first))
+    await agent.send({"type": "wrapup.done", "conversation_id": first, "disposition": "resolved"})
+    await agent.expect(typed("conversation.closed", conversation_id=first))
+    sid = "CA" + secrets.token_hex(16)  # the same citizen rings in later
+    await twilio.post("/twilio/voice", {"CallSid": sid, "From": CITIZEN, "To": DEPARTMENT})
+    await twilio.post("/twilio/sms", text("Second question"))
+    second = await agent.expect(typed("offer", channel="sms"))
+    agent.rewind()
+    assigned = await agent.take(second["conversation_id"])
+    history = [(h["channel"], h["state"], h["agent"]) for h in assigned["history"]]
+    assert history == [("voice", "arriving", None), ("sms", "closed", "Alex Morgan")]  # one citizen, every channel
