@@ -26,6 +26,10 @@ log = logging.getLogger("channels.sms")
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
 NUMBER = re.compile(r"\+[1-9][0-9]{6,14}")
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+OPTED = {
+    "stop": "The citizen texted STOP: they get no more texts until they text START.",
+    "start": "The citizen texted START: texts to them are sent again.",
+}
 
 
 def _xml(body: str = EMPTY) -> Response:
@@ -46,6 +50,7 @@ async def sms(request: Request) -> Response:
     if said is not None:
         await svc.texts.opt(citizen, said == "stop")
         log.info("citizen texted %s", said.upper())
+        await _note_opt(svc, citizen, sid, said)
         return _xml()
     conv = await svc.texts.open_conversation(citizen)
     new = conv is None
@@ -65,6 +70,18 @@ async def sms(request: Request) -> Response:
             frame = {"type": "message", **msg.frame(), "conversation_id": conv.id}
             await svc.conversations.to_agent(live.agent_id, frame)
     return _xml()
+
+
+async def _note_opt(svc: Any, citizen: Any, sid: str, said: str) -> None:
+    """Tell the adviser of an open text conversation (in its transcript) that the citizen opted out or in."""
+    conv = await svc.texts.open_conversation(citizen)
+    if conv is None:
+        return
+    note = OPTED[said]
+    msg, fresh = await svc.store.add_message(conv.id, "system", sid, note)
+    live = await svc.router_store.conversation(conv.id)
+    if fresh and live is not None and live.state == "assigned":
+        await svc.conversations.to_agent(live.agent_id, {"type": "message", **msg.frame(), "conversation_id": conv.id})
 
 
 async def _arrived(svc: Any, conv: Conversation) -> None:

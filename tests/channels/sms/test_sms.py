@@ -78,6 +78,8 @@ async def test_stop_means_no_more_texts_until_start(server: LiveServer, api: Twi
     agent = await server.agent("agent1")
     await agent.take(cid)
     await twilio.post("/twilio/sms", text("STOP"))
+    note = await agent.expect(typed("message", conversation_id=cid, **{"from": "system"}))
+    assert note["text"].startswith("The citizen texted STOP")
     await agent.send({"type": "message", "conversation_id": cid, "id": "a1", "text": "We will write instead."})
     assert (await agent.expect(typed("message.status", id="a1")))["status"] == "opted_out"
     await asyncio.sleep(0.2)
