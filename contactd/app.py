@@ -39,6 +39,7 @@ from contactd.migrate import migrate
 from contactd.queue_settings import QueueSettings
 from contactd.reports import Reports
 from contactd.returning import Returning
+from contactd.routing_listener import RoutingListener
 from contactd.settings import Settings
 from contactd.staff import Staff
 from contactd.store import Store
@@ -151,7 +152,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     conversations.ice = ice
     router = RouterService(
         router_store,
-        conversations,
+        RoutingListener(conversations),
         RouterConfig(offer_timeout_s=settings.offer_timeout_s, wrapup_s=settings.wrapup_s),
         clock_ms=lambda: int(time.time() * 1000),
     )

@@ -27,7 +27,6 @@ from contactd.returning import Returning
 from contactd.staff import User
 from contactd.store import Conversation, Store
 from router.hours import Hours, closed_message
-from router.model import Contact, Decision
 from router.service import RouterService, receipt
 from router.store import LiveConversation
 
@@ -363,65 +362,6 @@ class Conversations:
         await self.agents.push_state(str(user.id))
         await self.to_citizen(conversation_id, {"type": "chat.transferred", "queue": queue})
         await self.router.routed_on(conversation_id, str(user.id))
-
-    # --- the router's Listener ---------------------------------------------------------------
-
-    async def offered(self, contact: Contact, agent_id: str, decision: Decision, expires_in_s: float) -> None:
-        await self.store.record_offer(contact.id, int(agent_id), expires_in_s, receipt(decision, contact))
-        self.metrics.offers.inc()
-        live = await self.router.store.conversation(contact.id)
-        citizen = {"name": live.name if live else "", "language": live.language if live else "en"}
-        log.info("offered", extra={"conversation_id": contact.id, "agent_id": agent_id})
-        offer: Frame = {
-            "type": "offer",
-            "conversation_id": contact.id,
-            "channel": contact.channel,
-            "queue": contact.queue,
-            "expires_in_s": expires_in_s,
-            "citizen": citizen,
-        }
-        transferred = await self.store.last_transfer(contact.id)
-        if transferred:
-            offer["transferred"] = transferred
-        await self.to_agent(agent_id, offer)
-        await self.agents.push_state(agent_id)
-
-    async def offer_withdrawn(self, conversation_id: str, agent_id: str, reason: str) -> None:
-        await self.store.offer_outcome(
-            conversation_id, int(agent_id), "timeout" if reason == "timeout" else "withdrawn"
-        )
-        if reason == "timeout":
-            self.metrics.timeouts.inc()
-        await self.to_agent(agent_id, {"type": "offer.withdrawn", "conversation_id": conversation_id, "reason": reason})
-        await self.agents.push_state(agent_id)
-
-    async def wrapup_expired(self, conversation_id: str, agent_id: str) -> None:
-        await self.store.transition(
-            conversation_id, "wrapup.expired", actor=int(agent_id), state="closed", closed_at="now()"
-        )
-        await self.to_agent(
-            agent_id,
-            {"type": "conversation.closed", "conversation_id": conversation_id, "reason": "wrap-up time ended"},
-        )
-        await self.agents.push_state(agent_id)
-
-    async def escalated(self, conversation_id: str, step: int, priority: int, overflow: list[str]) -> None:
-        await self.store.transition(
-            conversation_id,
-            "routing.escalated",
-            data={"step": step, "priority": priority, "overflow": overflow},
-            escalation_step=step,
-            priority=priority,
-        )
-
-    async def agent_missed(self, agent_id: str, missed: int) -> None:
-        user = await self.agents.staff.user_by_id(int(agent_id))
-        if user is not None:
-            log.info("agent missed %d offers in a row; set away", missed, extra={"agent_id": agent_id})
-            await self.agents.set_status(user, "away", MISSED_OFFERS)
-
-    async def changed(self, queue: str) -> None:
-        await self.hub.publish(self.keys.changed(), {"queue": queue})
 
     # --- rebuilding Redis from the system of record --------------------------------------------
 
