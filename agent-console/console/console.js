@@ -55,6 +55,7 @@ const HANDLERS = {
   'offer.withdrawn': (f) => offers.withdraw(f),
   'conversation.assigned': onAssigned,
   message: (f) => conversations.message(f),
+  'message.status': (f) => conversations.messageStatus(f),
   'conversation.ended': (f) => conversations.ended(f),
   'conversation.closed': (f) => conversations.closed(f),
   'rtc.answer': (f) => calls.answer(f),

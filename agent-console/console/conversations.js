@@ -1,12 +1,21 @@
 // Conversation panels: transcript, replies, end chat, transfer and wrap-up.
-// A voice conversation has a call panel (calls.js) instead of the reply box and End chat.
+// A voice conversation has a call panel (calls.js) instead of the reply box and End chat; a text
+// (SMS) conversation's reply box counts texts, and each reply shows how far it got (texting.js).
 
-import { uuid, focusNode, setBusy, isBusy } from '/static/dom.js';
+import { el, uuid, focusNode, setBusy, isBusy, parseTime } from '/static/dom.js';
 import { buildPanel, buildMessage } from './panel.js';
 import { renderTransferred } from './offers.js';
+import { addTextCounter, createDeliveries } from './texting.js';
 
 const FROM = new Set(['citizen', 'agent', 'system']);
 const MAX_REASON = 500;
+const HISTORY_OPEN_UP_TO = 3;
+const CHANNEL_WORDS = { chat: 'Chat', voice: 'Call', sms: 'Text', email: 'Email' };
+const STATE_WORDS = {
+  arriving: 'Arriving', queued: 'Waiting', offered: 'Being offered', assigned: 'With an adviser',
+  wrapup: 'In wrap-up', closed: 'Closed', abandoned: 'Left before an answer',
+};
+const WHEN = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 
 /** 'Chat' or 'Call', for the start of a sentence. */
 const title = (noun) => noun.charAt(0).toUpperCase() + noun.slice(1);
@@ -33,6 +42,7 @@ export function createConversations(container, emptyState, ctx) {
     const existing = convs.get(id);
     if (existing) {
       if (frame.transferred) renderTransferred(existing.parts.transferred, frame.transferred);
+      if (Array.isArray(frame.history)) renderHistory(existing.parts, frame.history, ctx.queueLabel);
       renderTranscript(existing, frame.transcript);
       resendPending(existing);
       if (existing.voice) ctx.calls.reassign(id, frame.call, frame.state === 'wrapup');
@@ -65,7 +75,12 @@ export function createConversations(container, emptyState, ctx) {
     const conv = {
       id: frame.conversation_id, name, parts, voice, noun, state: 'active', seen: new Set(), pending: new Map(),
     };
+    renderHistory(parts, frame.history, ctx.queueLabel);
     if (voice) addCall(conv, frame);
+    if (frame.channel === 'sms') {
+      conv.recount = addTextCounter(parts.input);
+      conv.deliveries = createDeliveries(parts.list, name, ctx.announce);
+    }
     parts.form.addEventListener('submit', (event) => { event.preventDefault(); submitMessage(conv); });
     parts.input.addEventListener('keydown', (event) => onInputKey(event, conv));
     parts.end.addEventListener('click', () => endChat(conv));
@@ -110,7 +125,9 @@ export function createConversations(container, emptyState, ctx) {
     const { log, list } = conv.parts;
     log.hidden = false;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    list.append(buildMessage(msg, from, senderLabel(conv, msg, from)));
+    const item = buildMessage(msg, from, senderLabel(conv, msg, from));
+    if (from === 'agent' && msg.id) conv.deliveries?.added(item, msg.id, sentByMe.has(msg.id));
+    list.append(item);
     if (atBottom) log.scrollTop = log.scrollHeight;
   }
 
@@ -125,6 +142,12 @@ export function createConversations(container, emptyState, ctx) {
     if (conv) addMessage(conv, frame);
   }
 
+  /** How far a reply in a text conversation got (message.status). */
+  function messageStatus(frame) {
+    const conv = convs.get(frame.conversation_id);
+    if (conv && frame.id) conv.deliveries?.update(frame.id, frame.status);
+  }
+
   function submitMessage(conv) {
     const { input } = conv.parts;
     const text = input.value.trim();
@@ -137,6 +160,7 @@ export function createConversations(container, emptyState, ctx) {
     sentByMe.add(id);
     conv.pending.set(id, text);
     input.value = '';
+    conv.recount?.(true);
     showSendError(conv, '');
   }
 
@@ -161,6 +185,7 @@ export function createConversations(container, emptyState, ctx) {
       conv.pending.delete(id);
       const { input } = conv.parts;
       input.value = input.value ? `${text}\n${input.value}` : text;
+      conv.recount?.(true);
       const why = (reason || 'something went wrong').replace(/[.\s]+$/, '');
       showSendError(conv, `Not sent: ${why}. Your message is back in the box.`);
       return true;
@@ -305,5 +330,36 @@ export function createConversations(container, emptyState, ctx) {
     else conv?.parts.input.focus();
   }
 
-  return { assign, message, messageFailed, ended, closed, resetBusy, focusInput, has: (id) => convs.has(id) };
+  return {
+    assign, message, messageStatus, messageFailed, ended, closed, resetBusy, focusInput, has: (id) => convs.has(id),
+  };
+}
+
+/**
+ * "Earlier contacts": the citizen's other conversations on any channel (conversation.assigned
+ * history, latest first) under the panel's heading; folded away when there are more than a few.
+ * Drawn again when the server re-sends the conversation, keeping it open or closed as it was.
+ */
+function renderHistory(parts, history, queueLabel) {
+  const list = Array.isArray(history) ? history : [];
+  const open = parts.history ? parts.history.open : list.length <= HISTORY_OPEN_UP_TO;
+  parts.history?.remove();
+  parts.history = null;
+  if (list.length === 0) return;
+  parts.history = el('details', { class: 'history', 'data-testid': 'history', open }, [
+    el('summary', { text: `Earlier contacts (${list.length})` }),
+    el('ul', { class: 'history__list' }, list.map((h) => historyItem(h, queueLabel))),
+  ]);
+  parts.transferred.after(parts.history);
+}
+
+/** "Text 3 Mar 2025, 14:05 · General enquiries · Closed · Alex Morgan" */
+function historyItem(h, queueLabel) {
+  const at = parseTime(h.queued_at);
+  const rest = [queueLabel(h.queue), STATE_WORDS[h.state] || h.state, h.agent || 'No adviser'];
+  return el('li', { class: 'history__item', 'data-testid': 'history-item', 'data-channel': h.channel }, [
+    el('strong', { text: CHANNEL_WORDS[h.channel] || h.channel || 'Contact' }), ' ',
+    at ? el('time', { datetime: h.queued_at, text: WHEN.format(at) }) : 'unknown time',
+    ` · ${rest.join(' · ')}`,
+  ]);
 }
