@@ -21,12 +21,20 @@ def keyword(body: str) -> str | None:
 
 def segments(text: str) -> tuple[int, str]:
     """(segments, encoding) of a text: GSM-7 fits 160 characters in one and 153 per part when split;
-    anything else (Welsh ŵ and ŷ included) is UCS-2: 70, then 67 per part."""
+    anything else (Welsh ŵ and ŷ included) is UCS-2: 70, then 67 per part. A character is never split
+    across parts (an escaped GSM-7 character or a UTF-16 surrogate pair moves whole to the next)."""
     if all(c in GSM7 or c in GSM7_EXTENDED for c in text):
-        septets = sum(2 if c in GSM7_EXTENDED else 1 for c in text)
-        return (1 if septets <= 160 else -(-septets // 153)), "GSM-7"
-    units = len(text.encode("utf-16-le")) // 2
-    return (1 if units <= 70 else -(-units // 67)), "UCS-2"
+        costs, single, part, encoding = [2 if c in GSM7_EXTENDED else 1 for c in text], 160, 153, "GSM-7"
+    else:
+        costs, single, part, encoding = [len(c.encode("utf-16-le")) // 2 for c in text], 70, 67, "UCS-2"
+    if sum(costs) <= single:
+        return 1, encoding
+    parts, used = 1, 0
+    for cost in costs:
+        if used + cost > part:
+            parts, used = parts + 1, 0
+        used += cost
+    return parts, encoding
 
 
 def further(old: str | None, new: str) -> bool:

@@ -28,6 +28,8 @@ def test_segments_follow_the_encoding_a_phone_uses() -> None:
     assert segments("€" * 80) == (1, "GSM-7")  # two septets each: 160
     assert segments("Diolch, byddwn yn eich ffonio ŵ") == (1, "UCS-2")
     assert segments("ŵ" * 71) == (2, "UCS-2")
+    assert segments("a" * 152 + "€" + "a" * 10) == (2, "GSM-7")  # the escape fits the first part whole
+    assert segments("a" * 153 + "€" + "a" * 152) == (3, "GSM-7")  # 307 septets, but "€" may not split
 
 
 def test_a_late_status_never_takes_a_text_backwards() -> None:
