@@ -209,7 +209,8 @@ function detail(term, value) {
   return el('div', {}, [el('dt', { text: term }), el('dd', { text: value })]);
 }
 
+const CHANNEL_LABELS = { chat: 'Chat', voice: 'Call', sms: 'Text message', email: 'Email' };
+
 export function channelLabel(channel) {
-  if (!channel) return 'Chat';
-  return channel === 'chat' ? 'Chat' : channel.charAt(0).toUpperCase() + channel.slice(1);
+  return CHANNEL_LABELS[channel] || 'Chat';
 }
