@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from channels.chat.endpoint import Citizens, chat_socket
+from channels.email.inbound import smtp_factory
 from channels.sms import webhooks as sms
 from channels.voice import recording, webhooks
 from channels.voice.ice import IceServers, use_host_addresses
@@ -34,6 +35,7 @@ from contactd.calls import CallRecords
 from contactd.conversations import Conversations
 from contactd.eventlog import EventLog
 from contactd.hub import Hub
+from contactd.mail import MailRecords
 from contactd.metrics import Metrics
 from contactd.migrate import migrate
 from contactd.queue_settings import QueueSettings
@@ -78,6 +80,7 @@ class Services:
     queue_settings: QueueSettings
     calls: CallRecords
     texts: TextRecords
+    mail: MailRecords
     lines: Lines
     queue_names: list[str] = field(default_factory=list)
     config_changed: bool = False
@@ -178,6 +181,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
         queue_settings=QueueSettings(pool, settings.tenant),
         calls=CallRecords(pool, settings.tenant),
         texts=TextRecords(pool, settings.tenant),
+        mail=MailRecords(pool, settings.tenant),
         lines=Lines(None, ice),
     )
     svc.citizens.svc = svc
@@ -252,6 +256,19 @@ def periodic_jobs(svc: Services) -> list[tuple[float, Callable[[], Awaitable[Any
     ]
 
 
+async def serve_mail(svc: Services, stack: contextlib.AsyncExitStack) -> None:
+    """Take mail on ``CONTACTD_SMTP_PORT`` in this event loop (so it shares the pools); closed on stop."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(smtp_factory(svc), svc.settings.host, svc.settings.smtp_port)
+
+    async def close() -> None:
+        server.close()
+        await server.wait_closed()
+
+    stack.push_async_callback(bounded, "mail server", close)
+    log.info("taking mail", extra={"port": svc.settings.smtp_port})
+
+
 async def expire_recordings(svc: Services) -> int:
     """Delete call recordings past their queue's days (file work off the event loop)."""
     s, keep = svc.settings, dict(svc.conversations.recording_days)
@@ -324,6 +341,8 @@ def create_app(settings: Settings) -> Starlette:
             stack.push_async_callback(bounded, "agent timers", svc.agents.stop)
             stack.push_async_callback(bounded, "citizen timers", svc.citizens.stop)
             stack.push_async_callback(bounded, "calls", svc.lines.stop)
+            if settings.smtp_port is not None:
+                await serve_mail(svc, stack)
             log.info("contactd ready", extra={"node": settings.node_id})
             yield
 

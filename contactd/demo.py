@@ -50,6 +50,12 @@ async def seed(conn: asyncpg.Connection, tenant: str, password: str) -> None:
                 cy,
                 priority,
             )
+            await conn.execute(
+                "INSERT INTO mailboxes (tenant_id, address, queue_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                tenant,
+                f"{name}@demo.contactd.local",
+                queue_id,
+            )
             skill_id = await _skill(conn, tenant, name)
             await conn.execute(
                 "INSERT INTO queue_skills (queue_id, skill_id, min_level) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING",

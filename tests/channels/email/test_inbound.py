@@ -1,0 +1,114 @@
+"""Mail in, with smtplib against contactd's own SMTP server: accepted, refused, too big, sent twice,
+automatic mail, 8-bit and encoded headers, HTML-only and malformed messages."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from contactd.embedded import free_port
+from tests.conftest import LiveServer, make_settings
+from tests.helpers import typed
+
+TO = "benefits@demo.contactd.local"
+
+
+@pytest.fixture
+async def server(server_urls: tuple[str, str], department: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    live = await LiveServer(make_settings(server_urls, department, tmp_path, smtp_port=free_port())).start()
+    yield live
+    await live.stop()
+
+
+def mail(subject: str = "My claim", body: str = "Please call me about my claim.", **headers: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Siân Evans <sian@example.org>", TO, subject
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg
+
+
+async def send(server: LiveServer, msg: EmailMessage | bytes, to: str = TO, sender: str = "sian@example.org") -> None:
+    def post() -> None:
+        with smtplib.SMTP("127.0.0.1", server.settings.smtp_port or 0, timeout=10) as smtp:
+            if isinstance(msg, bytes):
+                smtp.sendmail(sender, [to], msg)
+            else:
+                smtp.send_message(msg, from_addr=sender, to_addrs=[to])
+
+    await asyncio.to_thread(post)
+
+
+async def conversations(db: asyncpg.Pool, server: LiveServer) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT c.id, c.channel, q.name AS queue, c.state FROM conversations c JOIN queues q ON q.id = c.queue_id"
+        " WHERE c.tenant_id = $1",
+        server.settings.tenant,
+    )
+
+
+async def test_a_citizens_mail_becomes_a_contact_in_the_addresss_queue_once(
+    server: LiveServer, db: asyncpg.Pool
+) -> None:
+    msg = mail(Message_ID="<claim-1@example.org>")
+    await send(server, msg)
+    await send(server, msg)  # the same message again (a retry): one contact
+    [row] = await conversations(db, server)
+    assert (row["channel"], row["queue"], row["state"]) == ("email", "benefits", "queued")
+    agent = await server.agent("agent2")  # serves benefits
+    assigned = await agent.take(str(row["id"]))
+    assert assigned["channel"] == "email"
+    assert assigned["transcript"][0]["text"] == "My claim\n\nPlease call me about my claim."
+    citizen = await db.fetchrow(
+        "SELECT z.email FROM conversations c JOIN citizens z ON z.id = c.citizen_id WHERE c.id = $1", row["id"]
+    )
+    assert citizen["email"] == "sian@example.org"
+
+
+async def test_mail_for_an_address_we_do_not_have_is_refused(server: LiveServer, db: asyncpg.Pool) -> None:
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as e:
+        await send(server, mail(), to="nobody@demo.contactd.local")
+    assert e.value.recipients["nobody@demo.contactd.local"][0] == 550
+    assert await conversations(db, server) == []
+
+
+async def test_a_message_over_the_size_limit_is_refused(server: LiveServer, db: asyncpg.Pool) -> None:
+    with pytest.raises((smtplib.SMTPDataError, smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected)) as e:
+        await send(server, mail(body="x" * (11 * 1024 * 1024)))
+    assert "552" in str(e.value) or getattr(e.value, "smtp_code", 0) == 552
+    assert await conversations(db, server) == []
+
+
+async def test_automatic_mail_never_makes_a_contact(server: LiveServer, db: asyncpg.Pool) -> None:
+    await send(server, mail(subject="Out of office", Auto_Submitted="auto-replied"))
+    await send(server, mail(subject="Delivery failure"), sender="")  # a bounce: null sender
+    assert await conversations(db, server) == []
+
+
+async def test_encoded_headers_html_only_and_malformed_mail(server: LiveServer, db: asyncpg.Pool) -> None:
+    html = EmailMessage()
+    html["From"], html["To"], html["Subject"] = "sian@example.org", TO, "=?utf-8?q?Cais_am_fudd-dal_=C5=B5?="
+    html.set_content("<p>Helo, <b>diolch</b><script>alert(1)</script></p>", subtype="html")
+    await send(server, html)
+    await send(
+        server, b"From: bob@example.org\r\nSubject: broken\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n"
+    )
+    texts = [
+        r["body"]
+        for r in await db.fetch(
+            "SELECT m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE c.tenant_id = $1 ORDER BY m.id",
+            server.settings.tenant,
+        )
+    ]
+    assert texts[0].startswith("Cais am fudd-dal ŵ") and "diolch" in texts[0] and "alert" not in texts[0]
+    assert len(texts) == 2 and texts[1].startswith("broken")  # kept, though its MIME is broken
+    agent = await server.agent("agent2")
+    await agent.expect(typed("offer", channel="email"))
