@@ -68,6 +68,37 @@ class MailRecords:
             )
         return str(cid), True
 
+    async def thread_of(self, references: list[str]) -> tuple[str, str] | None:
+        """The conversation a reply belongs to (any message id it refers to, ours or theirs): (id, state)."""
+        if not references:
+            return None
+        row = await self.pool.fetchrow(
+            "SELECT c.id::text, c.state FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE c.tenant_id = $1 AND c.channel = 'email' AND m.client_id = ANY($2::text[])"
+            " ORDER BY m.id DESC LIMIT 1",
+            self.tenant,
+            [r[:300] for r in references],
+        )
+        return (row["id"], row["state"]) if row else None
+
+    async def reopen(self, conversation_id: str) -> bool:
+        """A reply to a closed conversation opens it again: it waits in its queue from now."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            done: str = await conn.execute(
+                "UPDATE conversations SET state = 'queued', queued_at = now(), agent_id = NULL, assigned_at = NULL,"
+                " ended_at = NULL, ended_by = NULL, closed_at = NULL"
+                " WHERE id = $1 AND state IN ('closed', 'abandoned')",
+                uuid.UUID(conversation_id),
+            )
+            if not done.endswith(" 1"):
+                return False
+            await conn.execute(
+                "INSERT INTO events (tenant_id, type, conversation_id) VALUES ($1, 'conversation.reopened', $2)",
+                self.tenant,
+                uuid.UUID(conversation_id),
+            )
+        return True
+
     async def sender_of(self, conversation_id: str) -> str | None:
         value: str | None = await self.pool.fetchval(
             "SELECT z.email FROM conversations c JOIN citizens z ON z.id = c.citizen_id WHERE c.id = $1",

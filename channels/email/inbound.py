@@ -33,6 +33,12 @@ def is_automatic(msg: EmailMessage, sender: str) -> bool:
     return auto != "no" or not sender or sender == "<>" or report or bool(msg.get("X-Autoreply"))
 
 
+def references(msg: EmailMessage) -> list[str]:
+    """The message ids a message replies to (In-Reply-To, then References), as written."""
+    found = re.findall(r"<[^<>\s]+>", f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}")
+    return list(dict.fromkeys(found))
+
+
 def text_of(msg: EmailMessage) -> str:
     """The message's text (the plain part; an HTML-only message loses its tags), at most ``MAX_TEXT``."""
     part = msg.get_body(preferencelist=("plain", "html"))
@@ -67,15 +73,38 @@ class MailIn:
             log.info("automatic mail dropped")
             return "250 OK: automatic mail is not answered"
         message_id = str(msg.get("Message-ID", "")).strip() or "<" + hashlib.sha256(raw).hexdigest() + "@contactd>"
-        queue = await self.svc.mail.queue_for(envelope.rcpt_tos[0])
         subject = str(msg.get("Subject", ""))[:300]
         body = text_of(msg)
+        thread = await self.svc.mail.thread_of(references(msg))
+        if thread is not None:
+            await self.reply(thread, message_id, f"{subject}\n\n{body}" if subject else body)
+            return "250 OK: received"
+        queue = await self.svc.mail.queue_for(envelope.rcpt_tos[0])
         cid, new = await self.svc.mail.record(message_id, sender, queue, subject, body)
         if new:
-            conv = await self.svc.store.conversation(cid)
-            await self.svc.conversations.enqueue(conv)
-            await self.svc.conversations.dispatch(cid)
+            await self.queue(cid)
         return "250 OK: received"
+
+    async def reply(self, thread: tuple[str, str], message_id: str, text: str) -> None:
+        """A reply joins its conversation: the adviser sees it; a closed conversation opens again."""
+        cid, state = thread
+        msg, new = await self.svc.store.add_message(cid, "citizen", message_id, text or "(no text)")
+        if not new:
+            return
+        if state in ("closed", "abandoned"):
+            if await self.svc.mail.reopen(cid):
+                await self.queue(cid)
+            return
+        live = await self.svc.router_store.conversation(cid)
+        if live is not None and live.state == "assigned":
+            await self.svc.conversations.to_agent(
+                live.agent_id, {"type": "message", **msg.frame(), "conversation_id": cid}
+            )
+
+    async def queue(self, conversation_id: str) -> None:
+        conv = await self.svc.store.conversation(conversation_id)
+        await self.svc.conversations.enqueue(conv)
+        await self.svc.conversations.dispatch(conversation_id)
 
 
 def smtp_factory(svc: Any) -> Any:

@@ -112,3 +112,41 @@ async def test_encoded_headers_html_only_and_malformed_mail(server: LiveServer, 
     assert len(texts) == 2 and texts[1].startswith("broken")  # kept, though its MIME is broken
     agent = await server.agent("agent2")
     await agent.expect(typed("offer", channel="email"))
+
+
+async def test_a_reply_joins_its_conversation_and_reopens_it_once_closed(server: LiveServer, db: asyncpg.Pool) -> None:
+    await send(server, mail(Message_ID="<first@example.org>"))
+    [row] = await conversations(db, server)
+    cid = str(row["id"])
+    agent = await server.agent("agent2")
+    await agent.take(cid)
+    await send(
+        server,
+        mail(
+            subject="Re: My claim",
+            body="One more thing.",
+            Message_ID="<second@example.org>",
+            In_Reply_To="<first@example.org>",
+            References="<first@example.org>",
+        ),
+    )
+    assert (await agent.expect(typed("message", conversation_id=cid)))["text"] == "Re: My claim\n\nOne more thing."
+    await agent.send({"type": "conversation.end", "conversation_id": cid})
+    await agent.expect(typed("conversation.ended", conversation_id=cid))
+    await agent.send({"type": "wrapup.done", "conversation_id": cid, "disposition": "resolved"})
+    await agent.expect(typed("conversation.closed", conversation_id=cid))
+
+    await send(
+        server,
+        mail(
+            subject="Re: My claim",
+            body="It happened again.",
+            Message_ID="<third@example.org>",
+            References="<first@example.org> <second@example.org>",
+        ),
+    )
+    rows = await conversations(db, server)
+    assert [(str(r["id"]), r["state"]) for r in rows] in ([(cid, "queued")], [(cid, "offered")])  # reopened, not new
+    await agent.expect(typed("offer", conversation_id=cid))
+    count = await db.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", row["id"])
+    assert count == 3
