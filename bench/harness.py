@@ -394,3 +394,19 @@ def start_postgres(data_dir: Path, stack: contextlib.ExitStack) -> tuple[str, in
     _, started = servers.start(redis=False, postgres=True)
     assert started and servers.postgres.proc is not None
     return started, servers.postgres.proc.pid
+
+
+def report_end(figures: dict[str, Any], problems: list[str], started: float) -> int:
+    """Print a benchmark's last line (every figure, as JSON) after a run; its exit status."""
+    figures.update(errors=len(problems), problems=[p[:200] for p in problems[:5]], ok=not problems)
+    figures["total_s"] = round(now() - started, 1)
+    print(json.dumps(figures), flush=True)
+    return 0 if figures["ok"] else 1
+
+
+def report_failure(name: str, figures: dict[str, Any], e: BaseException) -> int:
+    """Print a benchmark's last line after it failed; its exit status."""
+    print(f"{name} bench: failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+    figures.update(ok=False, error=f"{type(e).__name__}: {e}"[:500])
+    print(json.dumps(figures), flush=True)
+    return 1

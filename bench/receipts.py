@@ -49,7 +49,17 @@ from typing import Any
 
 import asyncpg
 
-from bench.harness import Meter, client_cpu_s, now, on_sigterm, run_loop, start_postgres, tree_cpu_s
+from bench.harness import (
+    Meter,
+    client_cpu_s,
+    now,
+    on_sigterm,
+    report_end,
+    report_failure,
+    run_loop,
+    start_postgres,
+    tree_cpu_s,
+)
 from contactd.eventlog import COLUMNS, TABLE, EventLog, Row
 from contactd.migrate import migrate
 
@@ -324,14 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         print_report(figures, args, problems)
     except (Exception, KeyboardInterrupt, SystemExit) as e:
-        print(f"receipts bench: failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
-        figures.update(ok=False, error=f"{type(e).__name__}: {e}"[:500])
-        print(json.dumps(figures), flush=True)
-        return 1
-    figures.update(errors=len(problems), problems=[p[:200] for p in problems[:5]], ok=not problems)
-    figures["total_s"] = round(now() - started, 1)
-    print(json.dumps(figures), flush=True)
-    return 0 if figures["ok"] else 1
+        return report_failure("receipts", figures, e)
+    return report_end(figures, problems, started)
 
 
 if __name__ == "__main__":

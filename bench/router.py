@@ -25,7 +25,6 @@ if __package__ in (None, ""):
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import tempfile
@@ -37,6 +36,8 @@ from bench.harness import (
     now,
     on_sigterm,
     peak_rss_mb,
+    report_end,
+    report_failure,
     run_loop,
     start_redis,
 )
@@ -187,14 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         problems = problems_of(figures)
         print_report(figures, problems)
     except (Exception, KeyboardInterrupt, SystemExit) as e:
-        print(f"router bench: failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
-        figures.update(ok=False, error=f"{type(e).__name__}: {e}"[:500])
-        print(json.dumps(figures), flush=True)
-        return 1
-    figures.update(errors=len(problems), problems=[p[:200] for p in problems[:5]], ok=not problems)
-    figures["total_s"] = round(now() - started, 1)
-    print(json.dumps(figures), flush=True)
-    return 0 if figures["ok"] else 1
+        return report_failure("router", figures, e)
+    return report_end(figures, problems, started)
 
 
 if __name__ == "__main__":

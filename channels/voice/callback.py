@@ -80,13 +80,13 @@ class Callbacks:
             # Never lost: the call back goes back to its place in the queue, for the next adviser to try.
             log.warning("call back not placed: %s", e, extra={"conversation_id": conv.id})
             message = f"{e} It is back in the queue."
-            await self._tell(agent, {"type": "error", "code": "unavailable", "message": message})
+            await svc.conversations.to_agent(agent, {"type": "error", "code": "unavailable", "message": message})
             user = await svc.staff.user_by_id(conv.agent_id)
             if user is not None:
                 await svc.conversations.transfer(user, conv.id, None, None, "the call back could not be placed")
             return
         await svc.calls.placed(conv.id, sid)
-        await self._tell(agent, {"type": "call.state", "conversation_id": conv.id, "state": "dialling"})
+        await svc.conversations.to_agent(agent, {"type": "call.state", "conversation_id": conv.id, "state": "dialling"})
 
     async def from_chat(self, conversation_id: str, number: str) -> None:
         """A web-chat citizen waiting in a queue asks to be called back on ``number`` instead: the chat
@@ -118,6 +118,3 @@ class Callbacks:
         if raw:
             offer = json.loads(raw)
             await answer(leg, str(offer["agent_id"]), str(offer["sdp"]))
-
-    async def _tell(self, agent_id: str, frame: dict[str, Any]) -> None:
-        await self.svc.hub.publish(self.svc.keys.to_agent(agent_id), frame)

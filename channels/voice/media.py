@@ -182,7 +182,7 @@ class Lines:
 
     async def _tell(self, agent_id: str, frame: dict[str, Any]) -> None:
         if agent_id:
-            await self.svc.hub.publish(self.svc.keys.to_agent(agent_id), frame)
+            await self.svc.conversations.to_agent(agent_id, frame)
 
     async def dtmf(self, leg: CallLeg, digit: str) -> None:
         if digit == "1" and leg.state == "queued" and isinstance(leg, TwilioLeg) and leg.callable:
