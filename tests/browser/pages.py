@@ -33,7 +33,7 @@ async def sign_in_available(page: Page, username: str = "agent1", name: str = "A
     await expect(page.locator("main#console")).to_be_visible()
     await expect(page.locator("#agent-name")).to_have_text(name)
     await page.locator("#status-select").select_option("available")
-    await expect(page.locator("#status-text")).to_have_text("Available")
+    await expect(page.locator("#status-text")).to_have_text("Available", timeout=15_000)  # a busy CI machine
 
 
 def offer_card(page: Page, cid: str) -> Locator:

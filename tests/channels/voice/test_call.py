@@ -200,7 +200,7 @@ async def test_a_second_stream_for_the_same_call_is_refused(server: LiveServer, 
     first = await twilio.stream(sid, cid)
     try:
         replayed = await twilio.stream(sid, cid)  # a replayed (or duplicated) start
-        await asyncio.wait_for(replayed.closed.wait(), 5)
+        await asyncio.wait_for(replayed.closed.wait(), 15)
         assert replayed.ws.close_code == 1008
         await asyncio.sleep(0.3)
         assert not first.closed.is_set()  # the call itself carries on
