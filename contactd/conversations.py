@@ -202,11 +202,16 @@ class Conversations:
             )
         await self.to_citizen(conversation_id, chat.ended("citizen"))
 
-    async def resume(self, token: str) -> tuple[Conversation, Frame]:
-        """The conversation behind a resume token, and the ``chat.resumed`` frame."""
+    async def by_resume_token(self, token: str) -> Conversation:
+        """The conversation behind a resume token; NotFound if there is none."""
         conv = await self.store.conversation_by_resume(token)
         if conv is None:
             raise NotFound("That chat cannot be resumed.")
+        return conv
+
+    async def resumed(self, conversation_id: str) -> Frame:
+        """The ``chat.resumed`` frame: the conversation as it stands now, with its transcript."""
+        conv = await self.store.conversation(conversation_id)
         transcript = [m.frame() for m in await self.store.transcript(conv.id)]
         frame: Frame = {
             "type": "chat.resumed",
@@ -217,7 +222,7 @@ class Conversations:
         }
         if conv.agent_id is not None and conv.state == "assigned":
             frame["agent_name"] = await self.agent_name(conv.agent_id)
-        return conv, frame
+        return frame
 
     async def agent_name(self, agent_id: int) -> str:
         if agent_id not in self.names:

@@ -49,11 +49,20 @@ class CitizenSession:
         self.ended = False
         self.call = False
         """A call from the chat page: it ends with this socket (its audio cannot come back without it)."""
+        self.held: list[Frame] | None = None
+        """Frames that arrive while a resumed chat's transcript is read."""
+        self.resent: set[tuple[Any, Any]] = set()
+        """The messages a resumed chat's transcript gave again, by sender and id: not to be sent twice."""
 
     def deliver(self, frame: Frame) -> None:
         """A frame for this conversation's citizen, from any node (not the adviser's call signalling)."""
         if frame.get("type") in CALL_SIGNALLING:
             return
+        if self.held is not None:
+            self.held.append(frame)
+            return
+        if frame.get("type") == "message" and (frame.get("from"), frame.get("id")) in self.resent:
+            return  # stored before the transcript was read, published after: the citizen has it
         if frame.get("type") == "chat.agent_joined":
             self.waiting = False
             self.svc.citizens.leave_queue(self)
@@ -132,12 +141,20 @@ class CitizenSession:
         if self.conversation_id is not None:
             raise FrameError("already_started", "This socket already has a chat.")
         try:
-            conv, frame = await self.svc.conversations.resume(token)
+            conv = await self.svc.conversations.by_resume_token(token)
         except NotFound:
             raise FrameError("unknown_token", "That chat cannot be resumed; please start a new one.") from None
         self.token = token
+        # Listen before reading the transcript, so that a message sent meanwhile is in one or the other:
+        # what arrives is held until the transcript has gone, and sent unless the transcript has it.
+        self.held = []
         await self.attach(conv.id, conv.queue)
+        frame = await self.svc.conversations.resumed(conv.id)
+        held, self.held = self.held, None
         self.peer.send(frame)
+        self.resent = {(m["from"], m["id"]) for m in frame["transcript"]}
+        for late in held:
+            self.deliver(late)
         if frame["state"] == "queued":
             self.waiting = True
             self.svc.citizens.join_queue(self)

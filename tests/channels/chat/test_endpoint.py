@@ -116,6 +116,7 @@ async def test_resume_after_a_reconnect_returns_the_transcript_and_carries_on(se
     await agent.expect(typed("message", id="c1"))
     await citizen.close()
     await agent.send({"type": "message", "conversation_id": cid, "id": "a1", "text": "while you were away"})
+    await agent.expect(typed("message", id="a1"))  # stored: the adviser sees it sent
 
     back = await Client.connect(server.ws("/ws/chat"), origin=server.base)
     await back.send({"type": "chat.resume", "resume_token": token})
@@ -131,6 +132,29 @@ async def test_resume_after_a_reconnect_returns_the_transcript_and_carries_on(se
     await asyncio.sleep(1.5 * UNIT)  # beyond the grace period: the chat was resumed in time, so it stays open
     await agent.send({"type": "message", "conversation_id": cid, "id": "a2", "text": "still here"})
     await back.expect(typed("message", id="a2"))
+
+
+async def test_a_message_sent_while_the_citizen_resumes_reaches_them_once(server: LiveServer) -> None:
+    agent = await server.agent("agent2")
+    citizen, queued = await server.citizen()
+    cid, token = queued["conversation_id"], queued["resume_token"]
+    await agent.take(cid)
+    await citizen.close()
+    for n in range(8):
+        # The adviser's message and the citizen's resume race: it arrives in the transcript or just after, once.
+        back = await Client.connect(server.ws("/ws/chat"), origin=server.base)
+        sent = agent.send({"type": "message", "conversation_id": cid, "id": f"r{n}", "text": f"race {n}"})
+        await asyncio.gather(sent, back.send({"type": "chat.resume", "resume_token": token}))
+        resumed = await back.expect(typed("chat.resumed"))
+        in_transcript = [m["id"] for m in resumed["transcript"]].count(f"r{n}")
+        if not in_transcript:
+            await back.expect(typed("message", id=f"r{n}"))
+        await agent.expect(typed("message", id=f"r{n}"))
+        await back.send({"type": "ping"})
+        await back.expect(typed("pong"))
+        live = [f for f in back.seen if f.get("type") == "message" and f.get("id") == f"r{n}"]
+        assert in_transcript + len(live) == 1, (in_transcript, live)
+        await back.close()
 
 
 async def test_a_citizen_who_does_not_come_back_has_left(server: LiveServer, db: asyncpg.Pool) -> None:
