@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from channels.chat.endpoint import Citizens, chat_socket
+from channels.email import outbound as mail_out
 from channels.email.inbound import smtp_factory
 from channels.sms import webhooks as sms
 from channels.voice import recording, webhooks
@@ -38,6 +39,7 @@ from contactd.hub import Hub
 from contactd.mail import MailRecords
 from contactd.metrics import Metrics
 from contactd.migrate import migrate
+from contactd.outbox import Outbox
 from contactd.queue_settings import QueueSettings
 from contactd.reports import Reports
 from contactd.returning import Returning
@@ -48,6 +50,7 @@ from contactd.store import Store
 from contactd.tasks import TaskSet
 from contactd.texts import TextRecords
 from contactd.web import admin, http
+from contactd.web import mail as mail_api
 from contactd.web.agent_ws import agent_socket
 from contactd.web.board_ws import board_socket
 from contactd.web.security import SecurityHeaders
@@ -81,6 +84,8 @@ class Services:
     calls: CallRecords
     texts: TextRecords
     mail: MailRecords
+    outbox: Outbox
+    mail_sender: mail_out.MailSender
     lines: Lines
     queue_names: list[str] = field(default_factory=list)
     config_changed: bool = False
@@ -114,6 +119,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/queues/{name}/hours", admin.queue_hours, methods=["GET"]),
         Route("/api/holidays", admin.holidays, methods=["POST"]),
         Route("/api/conversations/{id}", http.conversation),
+        Route("/api/attachments/{id}", mail_api.attachment),
+        Route("/api/mailboxes", mail_api.mailboxes),
+        Route("/api/mailboxes/{address}", mail_api.put_mailbox, methods=["PUT"]),
+        Route("/api/mailboxes/{address}", mail_api.delete_mailbox, methods=["DELETE"]),
         Route("/api/conversations/{id}/routing", http.routing),
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),
@@ -151,6 +160,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     hub = Hub(redis)
     conversations = Conversations(store, hub, metrics, Returning(pool, settings.tenant))
     ice = IceServers(settings.stun_urls, settings.turn_urls, settings.turn_secret, settings.turn_ttl_s)
+    relay = mail_out.Relay.from_url(settings.smtp_relay_url) if settings.smtp_relay_url else None
     use_host_addresses(settings.ice_host_addresses)
     conversations.ice = ice
     router = RouterService(
@@ -181,14 +191,18 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
         queue_settings=QueueSettings(pool, settings.tenant),
         calls=CallRecords(pool, settings.tenant),
         texts=TextRecords(pool, settings.tenant),
-        mail=MailRecords(pool, settings.tenant),
+        mail=MailRecords(store),
+        outbox=Outbox(pool, settings.tenant),
+        mail_sender=mail_out.MailSender(None, relay),
         lines=Lines(None, ice),
     )
+    svc.mail_sender.svc = svc
     svc.citizens.svc = svc
     svc.lines.svc = svc
     conversations.call_accepted = svc.lines.callbacks.accepted
     conversations.park_offer = svc.lines.callbacks.park
     conversations.text_reply = functools.partial(sms.agent_reply, svc)
+    conversations.mail_reply = functools.partial(mail_out.agent_reply, svc)
     return svc
 
 
@@ -299,6 +313,7 @@ async def follow_changes(svc: Services) -> None:
 
 def start_periodic(svc: Services, tasks: TaskSet) -> None:
     tasks.spawn(follow_changes(svc))
+    tasks.spawn(svc.mail_sender.run())
     for seconds, job in periodic_jobs(svc):
         tasks.spawn(every(seconds, job))
 

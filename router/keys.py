@@ -104,6 +104,10 @@ class Keys:
         """HASH: node id -> how many console WebSockets the agent has open on that node."""
         return f"{self.prefix}:sockets:{agent_id}"
 
+    def mail_rate(self, sender: str, window: int) -> str:
+        """STRING (counter, with TTL): messages from one sender's address in one rate window."""
+        return f"{self.prefix}:mail-rate:{sender}:{window}"
+
     # Pub/sub channels (not keys, but named here too so that every name has one home).
 
     def to_agent(self, agent_id: str) -> str:

@@ -15,15 +15,24 @@ import hashlib
 import html
 import logging
 import re
+import time
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from channels.email.compose import attachment_refusal, reference_in, safe_filename
+from channels.email.outbound import acknowledge
+from contactd.mail import Attachment, Incoming, Thread
+
 log = logging.getLogger("channels.email")
 MAX_BYTES = 10 * 1024 * 1024
 MAX_TEXT = 20_000
+PER_SENDER = 20
+"""Messages one address may send us in ``RATE_WINDOW_S``; more get 451 (try later), so a mail loop or a
+flood from one address stops there while a person's mail still arrives, a little later."""
+RATE_WINDOW_S = 600
 
 
 def is_automatic(msg: EmailMessage, sender: str) -> bool:
@@ -50,16 +59,70 @@ def text_of(msg: EmailMessage) -> str:
     return body.strip()[:MAX_TEXT]
 
 
+def files_of(msg: EmailMessage) -> tuple[list[Attachment], list[str]]:
+    """The attachments we keep, and a line for each we do not (for the adviser, who can ask again)."""
+    kept: list[Attachment] = []
+    refused: list[str] = []
+    for part in msg.iter_attachments():
+        assert isinstance(part, EmailMessage)
+        name = safe_filename(part.get_filename())
+        try:
+            data = part.get_payload(decode=True)
+        except Exception:  # a part whose encoding is broken is refused like a wrong type
+            data = None
+        if not isinstance(data, bytes):
+            refused.append(f"{name}: it could not be read")
+            continue
+        why = attachment_refusal(name, part.get_content_type(), len(data), len(kept))
+        if why:
+            refused.append(f"{name}: {why}")
+        else:
+            kept.append(Attachment(name, part.get_content_type(), data))
+    return kept, refused
+
+
+def incoming(msg: EmailMessage, raw: bytes, sender: str) -> Incoming:
+    """What we keep of a citizen's mail: its id, sender, subject, text and files."""
+    message_id = str(msg.get("Message-ID", "")).strip() or "<" + hashlib.sha256(raw).hexdigest() + "@contactd>"
+    try:
+        files, refused = files_of(msg)
+    except Exception:  # malformed MIME: keep the text we could read
+        files, refused = [], []
+    text = text_of(msg)
+    if refused:
+        text += "\n\n[Files not kept: " + "; ".join(refused) + "]"
+    return Incoming(message_id[:300], sender, str(msg.get("Subject", "")).strip()[:300], text, files)
+
+
 class MailIn:
     """The SMTP handler: what the department's addresses receive."""
 
     def __init__(self, svc: Any) -> None:
         self.svc = svc
 
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if address and not await self.within_rate(address):
+            log.warning("mail refused: sender over the rate limit")
+            return "451 4.7.1 Too many messages from this address just now; please try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def within_rate(self, address: str) -> bool:
+        """At most ``PER_SENDER`` messages from one address in ``RATE_WINDOW_S`` (shared by every node)."""
+        window = int(time.time() // RATE_WINDOW_S)
+        who = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:32]
+        key = self.svc.keys.mail_rate(who, window)
+        async with self.svc.redis.pipeline(transaction=True) as pipe:
+            count, _ = await pipe.incr(key).expire(key, RATE_WINDOW_S * 2).execute()
+        return int(count) <= PER_SENDER
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        if await self.svc.mail.queue_for(address) is None:
+        if await self.svc.mail.mailbox(address) is None:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -68,35 +131,36 @@ class MailIn:
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
-        sender = parseaddr(str(msg.get("From", "")))[1].lower() or str(envelope.mail_from or "")
         if is_automatic(msg, str(envelope.mail_from or "")):
             log.info("automatic mail dropped")
             return "250 OK: automatic mail is not answered"
-        message_id = str(msg.get("Message-ID", "")).strip() or "<" + hashlib.sha256(raw).hexdigest() + "@contactd>"
-        subject = str(msg.get("Subject", ""))[:300]
-        body = text_of(msg)
-        thread = await self.svc.mail.thread_of(references(msg))
-        if thread is not None:
-            await self.reply(thread, message_id, f"{subject}\n\n{body}" if subject else body)
+        sender = parseaddr(str(msg.get("From", "")))[1].lower() or str(envelope.mail_from or "").lower()
+        mail = incoming(msg, raw, sender)
+        thread = await self.svc.mail.thread_of(references(msg), reference_in(mail.subject))
+        if thread is not None and thread.sender == sender:
+            await self.reply(thread, mail)
             return "250 OK: received"
-        queue = await self.svc.mail.queue_for(envelope.rcpt_tos[0])
-        cid, new = await self.svc.mail.record(message_id, sender, queue, subject, body)
+        box = await self.svc.mail.mailbox(envelope.rcpt_tos[0])
+        if box is None:  # the mailbox went between RCPT and DATA
+            return "550 5.1.1 No such mailbox here"
+        cid, new, reference = await self.svc.mail.record(mail, box)
         if new:
             await self.queue(cid)
+            await acknowledge(self.svc, cid, reference, mail, box)
         return "250 OK: received"
 
-    async def reply(self, thread: tuple[str, str], message_id: str, text: str) -> None:
+    async def reply(self, thread: Thread, mail: Incoming) -> None:
         """A reply joins its conversation: the adviser sees it; a closed conversation opens again."""
-        cid, state = thread
-        msg, new = await self.svc.store.add_message(cid, "citizen", message_id, text or "(no text)")
-        if not new:
+        msg = await self.svc.mail.add_reply(thread.conversation_id, mail)
+        if msg is None:
             return
-        if state in ("closed", "abandoned"):
+        cid = thread.conversation_id
+        if thread.state in ("closed", "abandoned"):
             if await self.svc.mail.reopen(cid):
                 await self.queue(cid)
             return
         live = await self.svc.router_store.conversation(cid)
-        if live is not None and live.state == "assigned":
+        if live is not None and live.state in ("assigned", "wrapup"):
             await self.svc.conversations.to_agent(
                 live.agent_id, {"type": "message", **msg.frame(), "conversation_id": cid}
             )

@@ -61,7 +61,7 @@ class AgentSession:
             "agent.status": lambda: self.svc.agents.set_status(user, f["status"], f.get("reason") or ""),
             "offer.accept": lambda: conv.accept(user, cid),
             "offer.reject": lambda: conv.reject(user, cid),
-            "message": lambda: conv.agent_message(user, cid, f["id"], f["text"]),
+            "message": lambda: conv.agent_message(user, cid, f["id"], f["text"], f.get("subject")),
             "conversation.end": lambda: conv.agent_end(user, cid),
             "wrapup.done": lambda: self.wrapup(cid, f),
             "transfer": lambda: self.transfer(cid, f),

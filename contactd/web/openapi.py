@@ -6,6 +6,7 @@ from typing import Any
 
 from contactd import __version__
 from contactd.web.openapi_admin import ADMIN_PATHS, ROUTING_PROFILE
+from contactd.web.openapi_mail import MAIL_PATHS
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -29,6 +30,21 @@ MESSAGE = {
         "from": {"type": "string", "enum": ["citizen", "agent", "system"]},
         "text": {"type": "string"},
         "at": {"type": "string", "format": "date-time"},
+        "subject": {"type": "string", "description": "An email's subject"},
+        "status": {"type": "string", "description": "How far an adviser's text or email got"},
+        "attachments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "type": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "url": {"type": "string", "description": "GET it signed in: /api/attachments/{id}"},
+                },
+            },
+        },
     },
 }
 
@@ -244,5 +260,6 @@ OPENAPI: dict[str, Any] = {
             }
         },
         **ADMIN_PATHS,
+        **MAIL_PATHS,
     },
 }

@@ -125,6 +125,6 @@ async def test_migrate_command_applies_the_schema_once(
     data = tmp_path / "data"
     for expected in (f"{len(available())} migrations applied now", "0 migrations applied now"):
         proc = contactd_process("migrate", data)
-        assert proc.proc.wait(60 * UNIT) == 0
+        assert proc.proc.wait(60 * UNIT) == 0, proc.output()
         assert expected in proc.output()
         proc.stop()

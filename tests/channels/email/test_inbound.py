@@ -3,7 +3,7 @@ automatic mail, 8-bit and encoded headers, HTML-only and malformed messages."""
 
 from __future__ import annotations
 
-import asyncio
+import re
 import smtplib
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
@@ -13,10 +13,9 @@ import asyncpg
 import pytest
 
 from contactd.embedded import free_port
+from tests.channels.email.mailer import TO, conversations, mail, send
 from tests.conftest import LiveServer, make_settings
 from tests.helpers import typed
-
-TO = "benefits@demo.contactd.local"
 
 
 @pytest.fixture
@@ -24,34 +23,6 @@ async def server(server_urls: tuple[str, str], department: str, tmp_path: Path) 
     live = await LiveServer(make_settings(server_urls, department, tmp_path, smtp_port=free_port())).start()
     yield live
     await live.stop()
-
-
-def mail(subject: str = "My claim", body: str = "Please call me about my claim.", **headers: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "Siân Evans <sian@example.org>", TO, subject
-    for name, value in headers.items():
-        msg[name.replace("_", "-")] = value
-    msg.set_content(body)
-    return msg
-
-
-async def send(server: LiveServer, msg: EmailMessage | bytes, to: str = TO, sender: str = "sian@example.org") -> None:
-    def post() -> None:
-        with smtplib.SMTP("127.0.0.1", server.settings.smtp_port or 0, timeout=10) as smtp:
-            if isinstance(msg, bytes):
-                smtp.sendmail(sender, [to], msg)
-            else:
-                smtp.send_message(msg, from_addr=sender, to_addrs=[to])
-
-    await asyncio.to_thread(post)
-
-
-async def conversations(db: asyncpg.Pool, server: LiveServer) -> list[asyncpg.Record]:
-    return await db.fetch(
-        "SELECT c.id, c.channel, q.name AS queue, c.state FROM conversations c JOIN queues q ON q.id = c.queue_id"
-        " WHERE c.tenant_id = $1",
-        server.settings.tenant,
-    )
 
 
 async def test_a_citizens_mail_becomes_a_contact_in_the_addresss_queue_once(
@@ -65,7 +36,11 @@ async def test_a_citizens_mail_becomes_a_contact_in_the_addresss_queue_once(
     agent = await server.agent("agent2")  # serves benefits
     assigned = await agent.take(str(row["id"]))
     assert assigned["channel"] == "email"
-    assert assigned["transcript"][0]["text"] == "My claim\n\nPlease call me about my claim."
+    first, ack = assigned["transcript"]
+    assert (first["subject"], first["text"]) == ("My claim", "Please call me about my claim.")
+    assert ack["from"] == "system" and re.fullmatch(
+        r"Acknowledgement sent \(case reference CD-[0-9A-Z]{6}\)\.", ack["text"]
+    )
     citizen = await db.fetchrow(
         "SELECT z.email FROM conversations c JOIN citizens z ON z.id = c.citizen_id WHERE c.id = $1", row["id"]
     )
@@ -100,16 +75,14 @@ async def test_encoded_headers_html_only_and_malformed_mail(server: LiveServer, 
     await send(
         server, b"From: bob@example.org\r\nSubject: broken\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n"
     )
-    texts = [
-        r["body"]
-        for r in await db.fetch(
-            "SELECT m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            " WHERE c.tenant_id = $1 ORDER BY m.id",
-            server.settings.tenant,
-        )
-    ]
-    assert texts[0].startswith("Cais am fudd-dal ŵ") and "diolch" in texts[0] and "alert" not in texts[0]
-    assert len(texts) == 2 and texts[1].startswith("broken")  # kept, though its MIME is broken
+    rows = await db.fetch(
+        "SELECT m.subject, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.tenant_id = $1 AND m.sender = 'citizen' ORDER BY m.id",
+        server.settings.tenant,
+    )
+    assert rows[0]["subject"] == "Cais am fudd-dal ŵ"
+    assert "diolch" in rows[0]["body"] and "alert" not in rows[0]["body"] and "<" not in rows[0]["body"]
+    assert len(rows) == 2 and rows[1]["subject"] == "broken"  # kept, though its MIME is broken
     agent = await server.agent("agent2")
     await agent.expect(typed("offer", channel="email"))
 
@@ -130,7 +103,8 @@ async def test_a_reply_joins_its_conversation_and_reopens_it_once_closed(server:
             References="<first@example.org>",
         ),
     )
-    assert (await agent.expect(typed("message", conversation_id=cid)))["text"] == "Re: My claim\n\nOne more thing."
+    reply = await agent.expect(typed("message", conversation_id=cid))
+    assert (reply["subject"], reply["text"]) == ("Re: My claim", "One more thing.")
     await agent.send({"type": "conversation.end", "conversation_id": cid})
     await agent.expect(typed("conversation.ended", conversation_id=cid))
     await agent.send({"type": "wrapup.done", "conversation_id": cid, "disposition": "resolved"})
@@ -148,5 +122,7 @@ async def test_a_reply_joins_its_conversation_and_reopens_it_once_closed(server:
     rows = await conversations(db, server)
     assert [(str(r["id"]), r["state"]) for r in rows] in ([(cid, "queued")], [(cid, "offered")])  # reopened, not new
     await agent.expect(typed("offer", conversation_id=cid))
-    count = await db.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", row["id"])
+    count = await db.fetchval(
+        "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'citizen'", row["id"]
+    )
     assert count == 3
