@@ -36,6 +36,7 @@ from contactd.calls import CallRecords
 from contactd.conversations import Conversations
 from contactd.eventlog import EventLog
 from contactd.hub import Hub
+from contactd.identities import CitizenRecords
 from contactd.mail import MailRecords
 from contactd.metrics import Metrics
 from contactd.migrate import migrate
@@ -50,6 +51,7 @@ from contactd.store import Store
 from contactd.tasks import TaskSet
 from contactd.texts import TextRecords
 from contactd.web import admin, http
+from contactd.web import citizens as citizens_api
 from contactd.web import mail as mail_api
 from contactd.web.agent_ws import agent_socket
 from contactd.web.board_ws import board_socket
@@ -85,6 +87,7 @@ class Services:
     texts: TextRecords
     mail: MailRecords
     outbox: Outbox
+    citizen_records: CitizenRecords
     mail_sender: mail_out.MailSender
     lines: Lines
     queue_names: list[str] = field(default_factory=list)
@@ -121,6 +124,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/conversations/{id}", http.conversation),
         Route("/api/attachments/{id}", mail_api.attachment),
         Route("/api/mailboxes", mail_api.mailboxes),
+        Route("/api/citizens", citizens_api.find),
+        Route("/api/citizens/{id}", citizens_api.record),
+        Route("/api/citizens/{id}/merge", citizens_api.merge, methods=["POST"]),
+        Route("/api/citizens/{id}/split", citizens_api.split, methods=["POST"]),
         Route("/api/mailboxes/{address}", mail_api.put_mailbox, methods=["PUT"]),
         Route("/api/mailboxes/{address}", mail_api.delete_mailbox, methods=["DELETE"]),
         Route("/api/conversations/{id}/routing", http.routing),
@@ -193,6 +200,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
         texts=TextRecords(pool, settings.tenant),
         mail=MailRecords(store),
         outbox=Outbox(pool, settings.tenant),
+        citizen_records=CitizenRecords(pool, settings.tenant),
         mail_sender=mail_out.MailSender(None, relay),
         lines=Lines(None, ice),
     )

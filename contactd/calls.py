@@ -10,6 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from channels.voice.numbers import uk_number
+from contactd.identities import citizen_for
 from contactd.store import CONVERSATION_SQL, Conversation, _conversation
 
 
@@ -43,25 +44,19 @@ class CallRecords:
         if existing is not None:
             return existing, False
         async with self.pool.acquire() as conn, conn.transaction():
-            citizen = await conn.fetchval(
-                "SELECT id FROM citizens WHERE tenant_id = $1 AND phone = $2 ORDER BY created_at DESC LIMIT 1",
-                self.tenant,
-                caller,
-            ) or await conn.fetchval(
-                "INSERT INTO citizens (tenant_id, display_name, phone) VALUES ($1, $2, $2) RETURNING id",
-                self.tenant,
-                caller,
-            )
+            citizen = await citizen_for(conn, self.tenant, "phone", caller, caller)
             cid = await conn.fetchval(
                 "INSERT INTO conversations"
-                " (tenant_id, channel, queue_id, citizen_id, state, external_id, called_number)"
-                " SELECT $1, 'voice', q.id, $2, 'arriving', $3, $5 FROM queues q WHERE q.tenant_id = $1 AND q.name = $4"
+                " (tenant_id, channel, queue_id, citizen_id, state, external_id, called_number, contact)"
+                " SELECT $1, 'voice', q.id, $2, 'arriving', $3, $5, $6 FROM queues q"
+                " WHERE q.tenant_id = $1 AND q.name = $4"
                 " ON CONFLICT (tenant_id, channel, external_id) DO NOTHING RETURNING id",
                 self.tenant,
                 citizen,
                 call_sid,
                 queue,
                 called or None,
+                caller,
             )
             if cid is not None:
                 await conn.execute(
@@ -106,7 +101,8 @@ class CallRecords:
     async def callable_number(self, conversation_id: str) -> str | None:
         """The caller's number, if it is one we may call back at the department's cost (``uk_number``)."""
         phone = await self.pool.fetchval(
-            "SELECT z.phone FROM conversations c JOIN citizens z ON z.id = c.citizen_id WHERE c.id = $1",
+            "SELECT coalesce(c.contact, z.phone) FROM conversations c JOIN citizens z ON z.id = c.citizen_id"
+            " WHERE c.id = $1",
             uuid.UUID(conversation_id),
         )
         return uk_number(phone) if isinstance(phone, str) else None

@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -274,6 +275,14 @@ class Conversations:
             frame["transferred"] = transferred
         frame["history"] = await self.returning.history(conv.id)
         return frame
+
+    async def timeline_changed(self, citizen_id: uuid.UUID) -> None:
+        """A citizen's records were merged or split: their advisers' consoles show the earlier contacts again."""
+        for conversation_id, agent_id in await self.returning.served(citizen_id):
+            history = await self.returning.history(conversation_id)
+            await self.to_agent(
+                agent_id, {"type": "conversation.history", "conversation_id": conversation_id, "history": history}
+            )
 
     async def call_signal(self, user: User, conversation_id: str, frame: Frame) -> None:
         """The adviser's call signalling, to the node holding the call's media (wherever that is)."""

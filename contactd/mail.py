@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from channels.email.compose import new_reference
+from contactd.identities import citizen_for
 from contactd.store import Message, Store
 
 
@@ -85,18 +86,10 @@ class MailRecords:
 
     async def _record(self, mail: Incoming, box: Mailbox, reference: str) -> tuple[str, bool, str]:
         async with self.pool.acquire() as conn, conn.transaction():
-            citizen = await conn.fetchval(
-                "SELECT id FROM citizens WHERE tenant_id = $1 AND email = $2 ORDER BY created_at DESC LIMIT 1",
-                self.tenant,
-                mail.sender,
-            ) or await conn.fetchval(
-                "INSERT INTO citizens (tenant_id, display_name, email) VALUES ($1, $2, $2) RETURNING id",
-                self.tenant,
-                mail.sender,
-            )
+            citizen = await citizen_for(conn, self.tenant, "email", mail.sender, mail.sender)
             cid = await conn.fetchval(
                 "INSERT INTO conversations (tenant_id, channel, queue_id, citizen_id, state, external_id, reference,"
-                " mailbox) SELECT $1, 'email', q.id, $2, 'queued', $3, $5, $6 FROM queues q"
+                " mailbox, contact) SELECT $1, 'email', q.id, $2, 'queued', $3, $5, $6, $7 FROM queues q"
                 " WHERE q.tenant_id = $1 AND q.name = $4"
                 " ON CONFLICT (tenant_id, channel, external_id) DO NOTHING RETURNING id",
                 self.tenant,
@@ -105,6 +98,7 @@ class MailRecords:
                 box.queue,
                 reference,
                 box.address,
+                mail.sender,
             )
             if cid is None:
                 old = await conn.fetchrow(
@@ -157,7 +151,8 @@ class MailRecords:
         row = None
         if references:
             row = await self.pool.fetchrow(
-                "SELECT c.id::text, c.state, z.email FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                "SELECT c.id::text, c.state, coalesce(c.contact, z.email) AS email"
+                " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
                 " JOIN citizens z ON z.id = c.citizen_id WHERE c.tenant_id = $1 AND c.channel = 'email'"
                 " AND m.external_id = ANY($2::text[]) ORDER BY m.id DESC LIMIT 1",
                 self.tenant,
@@ -165,7 +160,8 @@ class MailRecords:
             )
         if row is None and reference is not None:
             row = await self.pool.fetchrow(
-                "SELECT c.id::text, c.state, z.email FROM conversations c JOIN citizens z ON z.id = c.citizen_id"
+                "SELECT c.id::text, c.state, coalesce(c.contact, z.email) AS email"
+                " FROM conversations c JOIN citizens z ON z.id = c.citizen_id"
                 " WHERE c.tenant_id = $1 AND c.reference = $2 AND c.channel = 'email'",
                 self.tenant,
                 reference,

@@ -57,7 +57,9 @@ class Outbox:
         """The conversation's mailbox, citizen, reference, subject and thread; None if it is not email."""
         cid = uuid.UUID(conversation_id)
         row = await self.pool.fetchrow(
-            "SELECT c.mailbox, z.email, c.reference FROM conversations c JOIN citizens z ON z.id = c.citizen_id"
+            "SELECT coalesce(c.mailbox, (SELECT m.address FROM mailboxes m WHERE m.queue_id = c.queue_id"
+            " ORDER BY m.address LIMIT 1)) AS mailbox, coalesce(c.contact, z.email) AS email, c.reference"
+            " FROM conversations c JOIN citizens z ON z.id = c.citizen_id"
             " WHERE c.id = $1 AND c.tenant_id = $2 AND c.channel = 'email'",
             cid,
             self.tenant,

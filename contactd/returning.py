@@ -58,6 +58,16 @@ class Returning:
         )
         return agent
 
+    async def served(self, citizen_id: uuid.UUID) -> list[tuple[str, int]]:
+        """The citizen's conversations with an adviser now: (conversation id, adviser id)."""
+        rows = await self.pool.fetch(
+            "SELECT id::text, agent_id FROM conversations WHERE citizen_id = $1 AND tenant_id = $2"
+            " AND state IN ('assigned', 'wrapup') AND agent_id IS NOT NULL",
+            citizen_id,
+            self.tenant,
+        )
+        return [(r["id"], r["agent_id"]) for r in rows]
+
     async def history(self, conversation_id: str, limit: int = 10) -> list[dict[str, Any]]:
         """The citizen's other conversations, latest first, on every channel: what the adviser sees of
         their earlier contacts (the citizen is one record whether they called, texted or chatted)."""

@@ -228,6 +228,16 @@ class Store:
             )
         return Message(client_id, sender, old["body"], old["created_at"]), False
 
+    async def serves_citizen_of(self, agent_id: int, conversation_id: str) -> bool:
+        """Is the adviser serving, now, the citizen of this (earlier) conversation? Then it is in their history."""
+        found = await self.pool.fetchval(
+            "SELECT 1 FROM conversations c JOIN conversations o ON o.citizen_id = c.citizen_id"
+            " WHERE c.id = $1 AND o.agent_id = $2 AND o.state IN ('assigned', 'wrapup') LIMIT 1",
+            uuid.UUID(conversation_id),
+            agent_id,
+        )
+        return found is not None
+
     async def transcript(self, conversation_id: str, after: int = 0) -> list[Message]:
         """A conversation's messages from row ``after`` on (0: all), each with its subject, status and files."""
         rows = await self.pool.fetch(

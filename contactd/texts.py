@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from contactd.identities import citizen_for
 from contactd.store import CONVERSATION_SQL, Conversation, _conversation
 
 
@@ -20,19 +21,10 @@ class TextRecords:
 
     async def citizen(self, number: str) -> tuple[uuid.UUID, bool]:
         """The citizen with this number (created the first time they text); (id, opted out of texts)."""
-        row = await self.pool.fetchrow(
-            "SELECT id, sms_opted_out FROM citizens WHERE tenant_id = $1 AND phone = $2"
-            " ORDER BY created_at DESC LIMIT 1",
-            self.tenant,
-            number,
-        )
-        if row is None:
-            row = await self.pool.fetchrow(
-                "INSERT INTO citizens (tenant_id, display_name, phone) VALUES ($1, $2, $2) RETURNING id, sms_opted_out",
-                self.tenant,
-                number,
-            )
-        return row["id"], row["sms_opted_out"]
+        async with self.pool.acquire() as conn:
+            citizen = await citizen_for(conn, self.tenant, "phone", number, number)
+            opted_out: bool = await conn.fetchval("SELECT sms_opted_out FROM citizens WHERE id = $1", citizen)
+        return citizen, opted_out
 
     async def opt(self, citizen_id: uuid.UUID, out: bool) -> None:
         """Record a STOP (``out``) or START from the citizen."""
@@ -58,18 +50,20 @@ class TextRecords:
     async def recipient(self, conversation_id: str) -> dict[str, Any]:
         """Who a text in this conversation goes to: their number, whether they opted out, our number."""
         row = await self.pool.fetchrow(
-            "SELECT z.phone, z.sms_opted_out, c.called_number FROM conversations c"
+            "SELECT coalesce(c.contact, z.phone) AS phone, z.sms_opted_out, c.called_number FROM conversations c"
             " JOIN citizens z ON z.id = c.citizen_id WHERE c.id = $1",
             uuid.UUID(conversation_id),
         )
         return dict(row) if row else {}
 
-    async def called(self, conversation_id: str, number: str) -> None:
-        """The department's number the citizen texted: our replies come from it."""
-        if number:
-            await self.pool.execute(
-                "UPDATE conversations SET called_number = $2 WHERE id = $1", uuid.UUID(conversation_id), number[:40]
-            )
+    async def called(self, conversation_id: str, number: str, contact: str) -> None:
+        """The department's number the citizen texted (our replies come from it), and theirs (they go to it)."""
+        await self.pool.execute(
+            "UPDATE conversations SET called_number = coalesce($2, called_number), contact = $3 WHERE id = $1",
+            uuid.UUID(conversation_id),
+            number[:40] or None,
+            contact,
+        )
 
     async def sent(self, conversation_id: str, client_id: str, sid: str | None, delivery: str) -> None:
         await self.pool.execute(

@@ -108,6 +108,14 @@ class Keys:
         """STRING (counter, with TTL): messages from one sender's address in one rate window."""
         return f"{self.prefix}:mail-rate:{sender}:{window}"
 
+    def verify(self, conversation_id: str) -> str:
+        """HASH (with TTL): a chat citizen's number check: phone, code (its hash), tries, sends."""
+        return f"{self.prefix}:verify:{conversation_id}"
+
+    def verify_sends(self, number_hash: str) -> str:
+        """STRING (counter, with TTL): codes texted to one number (by its hash) this hour."""
+        return f"{self.prefix}:verify-sends:{number_hash}"
+
     # Pub/sub channels (not keys, but named here too so that every name has one home).
 
     def to_agent(self, agent_id: str) -> str:

@@ -1,11 +1,13 @@
 // Conversation panels: transcript, replies, end chat, transfer and wrap-up.
 // A voice conversation has a call panel (calls.js) instead of the reply box and End chat; a text
-// (SMS) conversation's reply box counts texts, and each reply shows how far it got (texting.js).
+// (SMS) conversation's reply box counts texts, and each reply shows how far it got (texting.js); an email
+// conversation shows subjects, quoted text folded, files, a subject for the reply and Send and close (email.js).
 
 import { el, uuid, focusNode, setBusy, isBusy, parseTime } from '/static/dom.js';
 import { buildPanel, buildMessage } from './panel.js';
 import { renderTransferred } from './offers.js';
 import { addTextCounter, createDeliveries } from './texting.js';
+import { createEmail } from './email.js';
 
 const FROM = new Set(['citizen', 'agent', 'system']);
 const MAX_REASON = 500;
@@ -66,7 +68,8 @@ export function createConversations(container, emptyState, ctx) {
   function createConversation(frame) {
     const name = frame.citizen?.name || 'Citizen';
     const voice = frame.channel === 'voice';
-    const noun = voice ? 'call' : 'chat';
+    const email = frame.channel === 'email';
+    const noun = voice ? 'call' : (email ? 'email' : 'chat');
     const parts = buildPanel({
       id: frame.conversation_id, name, queue: frame.queue, queueLabel: ctx.queueLabel(frame.queue),
       channel: frame.channel, language: frame.citizen?.language,
@@ -80,6 +83,11 @@ export function createConversations(container, emptyState, ctx) {
     if (frame.channel === 'sms') {
       conv.recount = addTextCounter(parts.input);
       conv.deliveries = createDeliveries(parts.list, name, ctx.announce);
+    }
+    if (email) {
+      const opts = { announce: ctx.announce, announcePolite: ctx.announcePolite, end: () => endChat(conv) };
+      conv.email = createEmail(parts, name, opts); // before the form's own submit listener: it sees which button
+      conv.deliveries = conv.email.deliveries;
     }
     parts.form.addEventListener('submit', (event) => { event.preventDefault(); submitMessage(conv); });
     parts.input.addEventListener('keydown', (event) => onInputKey(event, conv));
@@ -107,7 +115,7 @@ export function createConversations(container, emptyState, ctx) {
   }
 
   function onInputKey(event, conv) {
-    if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+    if (event.key !== 'Enter' || event.shiftKey || event.isComposing || conv.email) return; // mail: a new line
     event.preventDefault();
     submitMessage(conv);
   }
@@ -126,7 +134,8 @@ export function createConversations(container, emptyState, ctx) {
     log.hidden = false;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     const item = buildMessage(msg, from, senderLabel(conv, msg, from));
-    if (from === 'agent' && msg.id) conv.deliveries?.added(item, msg.id, sentByMe.has(msg.id));
+    conv.email?.decorate(item, msg, from);
+    if (from === 'agent' && msg.id) conv.deliveries?.added(item, msg.id, sentByMe.has(msg.id), msg.status);
     list.append(item);
     if (atBottom) log.scrollTop = log.scrollHeight;
   }
@@ -142,7 +151,7 @@ export function createConversations(container, emptyState, ctx) {
     if (conv) addMessage(conv, frame);
   }
 
-  /** How far a reply in a text conversation got (message.status). */
+  /** How far a reply in a text or email conversation got (message.status). */
   function messageStatus(frame) {
     const conv = convs.get(frame.conversation_id);
     if (conv && frame.id) conv.deliveries?.update(frame.id, frame.status);
@@ -154,7 +163,7 @@ export function createConversations(container, emptyState, ctx) {
     if (conv.state !== 'active') return;
     if (!text) return showSendError(conv, 'Type a message before sending.');
     const id = uuid();
-    if (!ctx.send({ type: 'message', conversation_id: conv.id, id, text })) {
+    if (!ctx.send({ type: 'message', conversation_id: conv.id, id, text, ...conv.email?.extra(id) })) {
       return showSendError(conv, 'Not sent: you are not connected. Your message is kept here – send it again when the connection is back.');
     }
     sentByMe.add(id);
@@ -173,7 +182,8 @@ export function createConversations(container, emptyState, ctx) {
   /** After a reconnect the server re-sends conversation.assigned: send what it never echoed. */
   function resendPending(conv) {
     for (const [id, text] of conv.pending) {
-      if (!conv.seen.has(id)) ctx.send({ type: 'message', conversation_id: conv.id, id, text });
+      if (conv.seen.has(id)) continue;
+      ctx.send({ type: 'message', conversation_id: conv.id, id, text, ...conv.email?.extra(id) });
     }
   }
 
@@ -314,6 +324,7 @@ export function createConversations(container, emptyState, ctx) {
       setBusy(end, false);
       setBusy(button, false);
       setBusy(done, false);
+      conv.email?.resetBusy();
       if (conv.state === 'transferring') conv.state = 'active';
     }
   }

@@ -16,6 +16,7 @@ from aiortc.sdp import SessionDescription
 from starlette.websockets import WebSocket
 
 from channels.chat import protocol as chat
+from channels.chat import verify
 from channels.frames import FrameError
 from channels.voice.numbers import uk_number
 from contactd.errors import NotFound
@@ -102,6 +103,11 @@ class CitizenSession:
             await self.hang_up()
         elif kind == "callback.request":
             await self.callback(frame["number"])
+        elif kind == "verify.start":
+            language = (await self.svc.store.conversation(conversation_id)).language
+            self.peer.send(await verify.start(self.svc, conversation_id, frame["phone"], language))
+        elif kind == "verify.check":
+            self.peer.send(await verify.check(self.svc, conversation_id, frame["code"]))
 
     async def start(self, frame: dict[str, Any], call: bool = False) -> None:
         if self.conversation_id is not None:

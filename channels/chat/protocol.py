@@ -38,6 +38,9 @@ CITIZEN_FRAMES: dict[str, Schema] = {
     "call.hangup": {},
     # A waiting chat citizen asks to be called back on a UK number instead, keeping their place.
     "callback.request": {"number": Field(str, max_len=30, min_len=3)},
+    # A chatting citizen proves their mobile number with a code we text them (channels/chat/verify.py).
+    "verify.start": {"phone": Field(str, max_len=30, min_len=3)},
+    "verify.check": {"code": Field(str, max_len=12, min_len=1)},
     "chat.resume": {"resume_token": Field(str, max_len=100, min_len=1)},
     "ping": {},
 }

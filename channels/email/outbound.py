@@ -157,8 +157,8 @@ async def agent_reply(
 ) -> None:
     """An adviser's reply in an email conversation: threaded, with the case reference, into the outbox."""
     ctx = await svc.outbox.context(conversation_id)
-    if ctx is None:
-        log.warning("an email conversation with no address to reply to", extra={"conversation_id": conversation_id})
+    if ctx is None or not ctx.mailbox:
+        log.warning("an email conversation with no address to or from", extra={"conversation_id": conversation_id})
         await tell(svc, user.id, conversation_id, client_id, "failed")
         return
     mail = Outgoing(

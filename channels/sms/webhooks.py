@@ -58,7 +58,7 @@ async def sms(request: Request) -> Response:
         conv = await svc.store.create_conversation(
             channel="sms", queue="general", name=number, language="en", citizen_id=citizen
         )
-        await svc.texts.called(conv.id, form.get("To", ""))
+        await svc.texts.called(conv.id, form.get("To", ""), number)
     msg, fresh = await svc.store.add_message(conv.id, "citizen", sid, body)
     if not fresh:
         return _xml()  # Twilio sent this webhook again

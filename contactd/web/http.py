@@ -131,7 +131,8 @@ async def queues(request: Request) -> Response:
 
 
 async def _visible(request: Request) -> Conversation | Response:
-    """The conversation in the path if the signed-in user may see it (supervisors, admins, its agent)."""
+    """The conversation in the path if the signed-in user may see it: supervisors, admins, its adviser, and
+    an adviser serving the same citizen now (it is in the earlier contacts they see)."""
     svc = services(request)
     user = await current_user(request, svc.staff)
     if user is None:
@@ -140,7 +141,7 @@ async def _visible(request: Request) -> Conversation | Response:
         conv: Conversation = await svc.store.conversation(request.path_params["id"])
     except NotFound:
         return error(404, "No such conversation.")
-    if user.role == "agent" and conv.agent_id != user.id:
+    if user.role == "agent" and conv.agent_id != user.id and not await svc.store.serves_citizen_of(user.id, conv.id):
         return error(404, "No such conversation.")
     return conv
 

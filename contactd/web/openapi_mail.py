@@ -1,4 +1,4 @@
-"""The OpenAPI paths for mail and citizens (``contactd.web.mail``, ``contactd.web.citizens``), merged into
+"""The OpenAPI paths for mail and citizen records (``contactd.web.mail``, ``contactd.web.citizens``), merged into
 ``contactd.web.openapi.OPENAPI``."""
 
 from __future__ import annotations
@@ -20,6 +20,19 @@ MAILBOX = {
         "address": {"type": "string", "format": "email"},
         "queue": {"type": "string"},
         "acknowledgement": ACKS,
+    },
+}
+CITIZEN_ID = _in_path("id", {"type": "string", "format": "uuid", "description": "A citizen record's id"})
+CITIZEN = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "language": {"type": "string"},
+        "merged_into": {"type": ["string", "null"]},
+        "phones": {"type": "array", "items": {"type": "string"}},
+        "emails": {"type": "array", "items": {"type": "string"}},
+        "conversations": {"type": "array", "items": {"type": "object"}, "description": "Latest first"},
     },
 }
 ADDRESS = _in_path("address", {"type": "string", "format": "email", "description": "One of our addresses"})
@@ -75,5 +88,80 @@ MAIL_PATHS: dict[str, Any] = {
             "parameters": ADDRESS,
             "responses": {"204": {"description": "Removed"}, **_refusals(body=False, missing="No such address")},
         },
+    },
+    "/api/citizens": {
+        "get": {
+            "summary": "The citizen record a number or address leads to (supervisor, admin)",
+            "security": [{"session": []}],
+            "parameters": [
+                {
+                    "name": "phone",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "E.164, e.g. +447700900123",
+                },
+                {"name": "email", "in": "query", "schema": {"type": "string", "format": "email"}},
+            ],
+            "responses": {
+                "200": _json({"type": "object", "properties": {"citizen": CITIZEN}}, "The record"),
+                **_refusals(missing="No citizen has that number or address"),
+            },
+        }
+    },
+    "/api/citizens/{id}": {
+        "get": {
+            "summary": "A citizen record and its timeline (supervisor, admin)",
+            "security": [{"session": []}],
+            "parameters": CITIZEN_ID,
+            "responses": {
+                "200": _json({"type": "object", "properties": {"citizen": CITIZEN}}, "The record"),
+                **_refusals(body=False, missing="No such citizen"),
+            },
+        }
+    },
+    "/api/citizens/{id}/merge": {
+        "post": {
+            "summary": "Merge another record into this one: one person (supervisor, admin; audited)",
+            "description": "The other record's conversations, numbers and addresses move here; it points here.",
+            "security": [{"session": []}],
+            "parameters": CITIZEN_ID,
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["from"],
+                    "properties": {"from": {"type": "string", "format": "uuid"}, "reason": {"type": "string"}},
+                }
+            ),
+            "responses": {
+                "200": _json(
+                    {"type": "object", "properties": {"citizen": CITIZEN, "moved": {"type": "integer"}}}, "Merged"
+                ),
+                "409": _json(ERROR, "A record cannot be merged into itself"),
+                **_refusals(missing="No such citizen, or it was merged already"),
+            },
+        }
+    },
+    "/api/citizens/{id}/split": {
+        "post": {
+            "summary": "Split conversations (and numbers, addresses) off to a new record (supervisor, admin; audited)",
+            "security": [{"session": []}],
+            "parameters": CITIZEN_ID,
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["conversations"],
+                    "properties": {
+                        "conversations": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                        "phones": {"type": "array", "items": {"type": "string"}},
+                        "emails": {"type": "array", "items": {"type": "string"}},
+                    },
+                }
+            ),
+            "responses": {
+                "200": _json({"type": "object", "properties": {"citizen": CITIZEN}}, "The new record"),
+                "409": _json(ERROR, "Not this record's conversations, or all of them"),
+                **_refusals(missing="No such citizen"),
+            },
+        }
     },
 }
