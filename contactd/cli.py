@@ -18,6 +18,7 @@ import uvicorn
 
 from contactd import demo
 from contactd.app import create_app
+from contactd.demo_mail import with_demo_mail
 from contactd.embedded import EmbeddedServers
 from contactd.errors import ConfigError, EmbeddedServerError
 from contactd.logs import configure
@@ -70,12 +71,18 @@ def run(command: str, settings: Settings) -> int:
         applied = asyncio.run(_migrate(settings))
         print(f"contactd: schema up to date ({len(applied)} migrations applied now)")
         return 0
+    relay = None
     if command == "demo":
         configured = os.environ.get("CONTACTD_DEMO_PASSWORD") or None
         password = demo.demo_password(configured)
         asyncio.run(_seed(settings, password))
-        print(demo.banner(settings.public_url, password, configured is None), flush=True)
-    serve(settings)
+        settings, relay = with_demo_mail(settings)
+        print(demo.banner(settings, password, configured is None, relay is not None), flush=True)
+    try:
+        serve(settings)
+    finally:
+        if relay is not None:
+            relay.stop()
     return 0
 
 

@@ -7,6 +7,7 @@ import secrets
 import asyncpg
 
 from contactd.auth import Passwords
+from contactd.settings import Settings
 
 QUEUES = [
     # name, English name, Welsh name, priority (higher listed first)
@@ -91,10 +92,12 @@ async def _skill(conn: asyncpg.Connection, tenant: str, name: str) -> int:
     return skill_id
 
 
-def banner(public_url: str, password: str, generated: bool) -> str:
-    """What ``contactd demo`` prints: where to go and how to sign in."""
+def banner(settings: Settings, password: str, generated: bool, mail_kept: bool) -> str:
+    """What ``contactd demo`` prints: where to go, how to sign in, and where mail goes."""
+    public_url = settings.public_url
     how = "generated for this run" if generated else "from CONTACTD_DEMO_PASSWORD"
     users = ", ".join(f"{u} ({r})" for u, _, r, _ in USERS)
+    sent = f"kept in {settings.data_dir / 'mail-out'}/ (no relay set)" if mail_kept else "through the relay"
     return "\n".join(
         [
             "contactd demo department",
@@ -103,7 +106,9 @@ def banner(public_url: str, password: str, generated: bool) -> str:
             f"  Queue board:    {public_url}/board/",
             f"  Users:          {users}",
             f"  Password:       {password}   ({how})",
-            "  Mail for <queue>@demo.contactd.local; queues: " + ", ".join(q[0] for q in QUEUES),
+            f"  Mail in:        smtp://127.0.0.1:{settings.smtp_port}, to <queue>@demo.contactd.local; queues: "
+            + ", ".join(q[0] for q in QUEUES),
+            f"  Mail out:       {sent}",
             "Press Ctrl+C to stop.",
         ]
     )

@@ -29,7 +29,9 @@ pytestmark = pytest.mark.browser
 CITIZEN = "sian@example.org"  # the citizen's name in the console is their address
 PDF = b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n"
 REFERENCE = re.compile(r"\[Ref: (CD-[0-9A-Z]{6})\]")
-QUOTED = "On Mon, 2 Mar 2026 at 09:00, Benefits team <benefits@demo.contactd.local> wrote:\n> Please send us your payslip."
+QUOTED = (
+    "On Mon, 2 Mar 2026 at 09:00, Benefits team <benefits@demo.contactd.local> wrote:\n> Please send us your payslip."
+)
 
 
 @pytest.fixture
@@ -124,7 +126,7 @@ async def test_an_email_is_read_with_its_files_then_answered_and_closed(
     # The reply, by keyboard: the subject (prefilled), Enter to the body, Enter for a new line, Send and close.
     subject = panel.get_by_label("Subject", exact=True)
     await expect(subject).to_have_value(f"Re: My claim [Ref: {reference}]")
-    edited = f"Re: My claim – your payment date [Ref: {reference}]"
+    edited = f"Re: My claim — your payment date [Ref: {reference}]"
     body = panel.get_by_label(f"Reply to {CITIZEN}")
     await body.focus()
     await page.keyboard.press("Shift+Tab")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
+import re
 import signal
+import smtplib
 import time
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -128,3 +133,31 @@ async def test_migrate_command_applies_the_schema_once(
         assert proc.proc.wait(60 * UNIT) == 0, proc.output()
         assert expected in proc.output()
         proc.stop()
+
+
+async def test_the_demo_takes_mail_and_keeps_what_it_sends_in_a_folder(
+    tmp_path: Path, contactd_process: Callable[..., ContactdProcess]
+) -> None:
+    data = tmp_path / "data"
+    node = contactd_process("demo", data)
+    await node.ready()
+    found = re.search(r"Mail in: +smtp://127\.0\.0\.1:(\d+)", node.output())
+    assert found, node.output()
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "sian@example.org", "benefits@demo.contactd.local", "My claim"
+    msg.set_content("Please call me.")
+
+    def post() -> None:
+        with smtplib.SMTP("127.0.0.1", int(found.group(1)), timeout=10) as smtp:
+            smtp.send_message(msg)
+
+    await asyncio.to_thread(post)
+    folder = data / "mail-out"
+    for _ in range(int(100 * UNIT)):
+        if folder.exists() and any(folder.iterdir()):
+            break
+        await asyncio.sleep(0.1)
+    [kept] = list(folder.iterdir())
+    ack = email.message_from_bytes(kept.read_bytes(), policy=email.policy.default)
+    assert ack["To"] == "sian@example.org" and re.search(r"\[Ref: CD-[0-9A-Z]{6}\]", str(ack["Subject"]))
+    node.stop()
