@@ -126,3 +126,27 @@ async def test_a_reply_joins_its_conversation_and_reopens_it_once_closed(server:
         "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'citizen'", row["id"]
     )
     assert count == 3
+
+
+async def test_8bit_bodies_in_utf8_and_latin1_are_read_as_written(server: LiveServer, db: asyncpg.Pool) -> None:
+    utf8 = (
+        "From: Siân Evans <sian@example.org>\r\nTo: benefits@demo.contactd.local\r\nSubject: Treth y cyngor\r\n"
+        "Message-ID: <eight-1@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nMae'r bil yn anghywir: £120, nid £210. Diolch — Siân\r\n"
+    ).encode()
+    latin1 = (
+        "From: bob@example.org\r\nTo: benefits@demo.contactd.local\r\nSubject: Rent\r\n"
+        "Message-ID: <eight-2@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nI owe £5 café money\r\n"
+    ).encode("latin-1")
+    await send(server, utf8)
+    await send(server, latin1, sender="bob@example.org")
+    bodies = await db.fetch(
+        "SELECT m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.tenant_id = $1 AND m.sender = 'citizen' ORDER BY m.id",
+        server.settings.tenant,
+    )
+    assert [r["body"] for r in bodies] == [
+        "Mae'r bil yn anghywir: £120, nid £210. Diolch — Siân",
+        "I owe £5 café money",
+    ]
