@@ -265,6 +265,8 @@ class Conversations:
             "citizen": {"name": conv.citizen_name, "language": conv.language},
             "transcript": transcript,
         }
+        if conv.reference:
+            frame["reference"] = conv.reference
         if conv.state == "wrapup":
             frame["state"] = "wrapup"
         if conv.channel == "voice":
@@ -311,16 +313,17 @@ class Conversations:
     ) -> None:
         live = await self.assigned_live(user, conversation_id, ("assigned",))
         msg, new = await self.store.add_message(conversation_id, "agent", client_id, text, user.id)
+        if new and live.channel == "email":
+            # Into the outbox first, so that the echo carries the subject as mailed and its status.
+            await self.mail_reply(user, conversation_id, client_id, text, subject)
+            mine = await self.store.transcript(conversation_id)
+            msg = next(m for m in mine if m.sender == "agent" and m.client_id == client_id)
         frame = {"type": "message", **msg.frame()}
         if new:
             await self.to_citizen(conversation_id, frame)
-        if new and subject and live.channel == "email":
-            frame["subject"] = subject
         await self.to_agent(user.id, {**frame, "conversation_id": conversation_id})
         if new and live.channel == "sms":
             await self.text_reply(user, conversation_id, client_id, text)
-        elif new and live.channel == "email":
-            await self.mail_reply(user, conversation_id, client_id, text, subject)
 
     async def agent_end(self, user: User, conversation_id: str) -> None:
         await self.assigned_live(user, conversation_id, ("assigned",))

@@ -79,6 +79,8 @@ class Conversation:
     priority: int
     agent_id: int | None
     queued_at: datetime
+    reference: str | None = None
+    """An email's case reference (``CD-XXXXXX``)."""
 
 
 def _conversation(row: Mapping[str, Any]) -> Conversation:
@@ -92,12 +94,13 @@ def _conversation(row: Mapping[str, Any]) -> Conversation:
         row["priority"],
         row["agent_id"],
         row["queued_at"],
+        row.get("reference"),
     )
 
 
 CONVERSATION_SQL = """
 SELECT c.id, c.channel, q.name AS queue, c.state, z.display_name AS citizen_name, c.language, c.priority,
-       c.agent_id, c.queued_at
+       c.agent_id, c.queued_at, c.reference
 FROM conversations c JOIN queues q ON q.id = c.queue_id JOIN citizens z ON z.id = c.citizen_id
 """
 

@@ -145,8 +145,11 @@ class MailIn:
             return "550 5.1.1 No such mailbox here"
         cid, new, reference = await self.svc.mail.record(mail, box)
         if new:
+            try:  # acknowledged before it is offered, so the adviser sees the acknowledgement and reference
+                await acknowledge(self.svc, cid, reference, mail, box)
+            except Exception:  # the mail is recorded: it must still reach an adviser
+                log.exception("acknowledgement not queued", extra={"conversation_id": cid})
             await self.queue(cid)
-            await acknowledge(self.svc, cid, reference, mail, box)
         return "250 OK: received"
 
     async def reply(self, thread: Thread, mail: Incoming) -> None:
