@@ -83,7 +83,6 @@ async def test_an_advisers_reply_is_threaded_and_the_citizens_answer_comes_back_
     await agent.send({"type": "message", "conversation_id": cid, "id": "r1", "text": "We have paid it today."})
     echo = await agent.expect(typed("message", id="r1"))
     assert echo["subject"] == f"Re: My claim [Ref: {reference}]" and echo["status"] == "queued"  # as mailed
-    assert (await agent.expect(typed("message.status", id="r1")))["status"] == "queued"
     assert (await agent.expect(typed("message.status", id="r1", status="sent")))["conversation_id"] == cid
     ack, reply = [m for _, _, m in await relay.wait(2)]
     assert reply["To"] == "sian@example.org" and reply["From"] == TO
