@@ -4,6 +4,7 @@ import { byId, el, isBusy, fetchQueues, focusNode } from '/static/dom.js';
 import { createSession, busy, idle } from './session.js';
 import { createCall } from './call.js';
 import { createCallback } from './callback.js';
+import { createVerify, VERIFY_STRINGS } from './verify.js';
 import { citizenKey, forgetKey, storedKey } from './remember.js';
 
 /** Every UI string, in English and Welsh. Values may use {placeholders} or be functions of vars. */
@@ -185,6 +186,8 @@ const STRINGS = {
   },
 };
 
+for (const lang of Object.keys(STRINGS)) Object.assign(STRINGS[lang], VERIFY_STRINGS[lang]);
+
 const LANG_KEY = 'contactd.chat.language';
 
 const state = {
@@ -215,7 +218,8 @@ const storage = {
 };
 
 const callback = createCallback({ state, t, showError, setFieldError, send: (frame) => session.send(frame) });
-const session = createSession({ state, t, storage, showError, callback });
+const verify = createVerify({ state, t, storage, send: (frame) => session.send(frame) });
+const session = createSession({ state, t, storage, showError, callback, verify });
 const call = createCall({ t, showError, backToStart });
 
 init();
@@ -270,6 +274,7 @@ function applyLanguage() {
   toggle.lang = other;
   renderQueueOptions();
   session.relabel();
+  verify.relabel();
   call.relabel();
   if (state.errorKey) showError(t(state.errorKey), state.errorKey);
   for (const field of ['name', 'queue', 'callback-number']) {

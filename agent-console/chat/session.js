@@ -4,15 +4,15 @@ import { byId, uuid, focusNode, setBusy, isBusy } from '/static/dom.js';
 import { openSocket, showConnectionState } from '/static/ws.js';
 import { createTranscript, renderPending } from './transcript.js';
 
-const TOKEN_KEY = 'contactd.chat.resume_token';
+export const TOKEN_KEY = 'contactd.chat.resume_token'; // sessionStorage; verify.js: is a chat being resumed?
 const PENDING_KEY = 'contactd.chat.pending';
 const ERROR_KEYS = { queue_closed: 'queueClosed', unknown_queue: 'unknownQueue' };
 
 /**
- * deps: { state, t(key, vars), storage, showError(text, key), callback } (callback: callback.js's form).
+ * deps: { state, t(key, vars), storage, showError(text, key), callback, verify } (callback.js's and verify.js's forms).
  * state is shared with chat.js (language, phase, pending start).
  */
-export function createSession({ state, t, storage, showError, callback }) {
+export function createSession({ state, t, storage, showError, callback, verify }) {
   const transcript = createTranscript(byId('transcript-list'), byId('transcript'), {
     senderLabel: (from, agentName) => {
       if (from === 'citizen') return t('you');
@@ -64,6 +64,7 @@ export function createSession({ state, t, storage, showError, callback }) {
     showConnectionState(byId('connection-banner'), status, t('reconnecting'));
     showPending();
     callback.render();
+    verify.render();
   }
 
   function disconnect() {
@@ -89,6 +90,8 @@ export function createSession({ state, t, storage, showError, callback }) {
     'chat.ended': onEnded,
     'chat.closed': onClosed,
     'callback.accepted': onCallbackAccepted,
+    'verify.sent': verify.sent,
+    'verify.done': verify.done,
     error: onError,
   };
 
@@ -192,7 +195,7 @@ export function createSession({ state, t, storage, showError, callback }) {
   function onError(frame) {
     if (state.resuming) return resumeFailed();
     if (frame.id && state.pending.has(frame.id)) return messageRejected(frame.id);
-    if (callback.rejected(frame)) return;
+    if (callback.rejected(frame) || verify.rejected(frame)) return;
     if (state.pendingStart) {
       state.pendingStart = null;
       idle(byId('start-button'), t);
@@ -302,6 +305,7 @@ export function createSession({ state, t, storage, showError, callback }) {
     state.lastQueued = null;
     transcript.clear();
     callback.reset();
+    verify.reset();
     byId('chat-section').hidden = true;
     byId('start-section').hidden = false;
     byId('language').value = state.lang;
@@ -312,6 +316,7 @@ export function createSession({ state, t, storage, showError, callback }) {
 
   function renderQueueStatus() {
     callback.render();
+    verify.render();
     const box = byId('queue-status');
     if (state.phase === 'resuming') {
       box.hidden = false;
