@@ -313,9 +313,10 @@ class Conversations:
     ) -> None:
         live = await self.assigned_live(user, conversation_id, ("assigned",))
         msg, new = await self.store.add_message(conversation_id, "agent", client_id, text, user.id)
-        if new and live.channel == "email":
-            # Into the outbox first, so that the echo carries the subject as mailed and its status.
-            await self.mail_reply(user, conversation_id, client_id, text, subject)
+        if live.channel == "email":
+            # Into the outbox first, so that the echo carries the subject as mailed and its status. A re-sent
+            # reply goes into the outbox if it did not get there the first time (and only then).
+            await self.mail_reply(user, conversation_id, client_id, msg.text, subject)
             mine = await self.store.transcript(conversation_id)
             msg = next(m for m in mine if m.sender == "agent" and m.client_id == client_id)
         frame = {"type": "message", **msg.frame()}

@@ -95,12 +95,17 @@ def _port_was_taken(log: Path, offset: int) -> bool:
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float, what: str, log: Path) -> None:
-    """Return once ``proc`` accepts TCP on 127.0.0.1:``port``; EmbeddedServerError if it exits or times out."""
+    """Return once ``proc`` accepts TCP on 127.0.0.1:``port``; EmbeddedServerError if it exits or times out.
+    Something answering is not enough: if another process holds the port, ours exits at once for want of
+    it, so ours must still be running a moment after the port answered."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise EmbeddedServerError(f"embedded {what} exited with {proc.returncode}; see {log}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            time.sleep(0.3)
+            if proc.poll() is not None:
+                raise EmbeddedServerError(f"embedded {what} exited with {proc.returncode}; see {log}")
             return
         time.sleep(0.05)
     raise EmbeddedServerError(f"embedded {what} did not listen within {timeout:.0f}s; see {log}")

@@ -68,6 +68,12 @@ class Peer:
         self._closing: asyncio.Task[None] | None = None
         self.closed = False
 
+    @property
+    def address(self) -> str:
+        """The client's IP address (as the proxy in front says, when it is trusted), or '' if unknown."""
+        client = self.ws.client
+        return client.host if client else ""
+
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write())
 

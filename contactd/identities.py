@@ -31,14 +31,22 @@ async def citizen_for(conn: asyncpg.Connection, tenant: str, kind: str, value: s
     """The citizen this number or address belongs to, created (with ``name``) the first time it is seen.
     Safe when two contacts from a new number arrive at once: one record wins, both use it."""
     assert kind in KINDS
-    found: uuid.UUID | None = await conn.fetchval(
-        "SELECT citizen_id FROM citizen_identities WHERE tenant_id = $1 AND kind = $2 AND value = $3",
-        tenant,
-        kind,
-        value,
-    )
-    if found is not None:
-        return found
+    for _ in range(5):
+        # FOR SHARE: a merge of that record waits for this contact to be recorded, or this waits for the
+        # merge and then sees the record merged away and looks again (the number has moved with it).
+        found: uuid.UUID | None = await conn.fetchval(
+            "SELECT z.id FROM citizen_identities i JOIN citizens z ON z.id = i.citizen_id"
+            " WHERE i.tenant_id = $1 AND i.kind = $2 AND i.value = $3 AND z.merged_into IS NULL FOR SHARE OF z",
+            tenant,
+            kind,
+            value,
+        )
+        if found is not None:
+            return found
+        if not await conn.fetchval(
+            "SELECT 1 FROM citizen_identities WHERE tenant_id = $1 AND kind = $2 AND value = $3", tenant, kind, value
+        ):
+            break
     async with conn.transaction():  # a savepoint when called inside a transaction
         column = "phone" if kind == "phone" else "email"
         new: uuid.UUID = await conn.fetchval(
@@ -129,17 +137,22 @@ class CitizenRecords:
             ids = await conn.fetch(
                 "UPDATE citizen_identities SET citizen_id = $1 WHERE citizen_id = $2 RETURNING kind, value", into, other
             )
-            await conn.execute(
-                "UPDATE citizens t SET phone = coalesce(t.phone, o.phone), email = coalesce(t.email, o.email),"
-                " key_hash = coalesce(t.key_hash, o.key_hash), sms_opted_out = t.sms_opted_out OR o.sms_opted_out"
-                " FROM citizens o WHERE t.id = $1 AND o.id = $2",
+            # Clear the merged record first: its device key is unique, so it can move only once freed.
+            was = await conn.fetchrow(
+                "UPDATE citizens n SET merged_into = $1, key_hash = NULL, phone = NULL, email = NULL"
+                " FROM citizens o WHERE n.id = $2 AND o.id = n.id"
+                " RETURNING o.phone, o.email, o.key_hash, o.sms_opted_out",
                 into,
                 other,
             )
             await conn.execute(
-                "UPDATE citizens SET merged_into = $1, key_hash = NULL, phone = NULL, email = NULL WHERE id = $2",
+                "UPDATE citizens SET phone = coalesce(phone, $2), email = coalesce(email, $3),"
+                " key_hash = coalesce(key_hash, $4), sms_opted_out = sms_opted_out OR $5 WHERE id = $1",
                 into,
-                other,
+                was["phone"],
+                was["email"],
+                was["key_hash"],
+                was["sms_opted_out"],
             )
             merged = Merged(int(moved.split()[-1]), [f"{r['kind']}:{r['value']}" for r in ids])
             data = {"into": str(into), "from": str(other), "by": actor, "reason": reason}
@@ -164,8 +177,8 @@ class CitizenRecords:
             if set(conversations) == mine:
                 raise Conflict("A split must leave the record at least one conversation.")
             new: uuid.UUID = await conn.fetchval(
-                "INSERT INTO citizens (tenant_id, display_name, language) SELECT tenant_id, display_name, language"
-                " FROM citizens WHERE id = $1 RETURNING id",
+                "INSERT INTO citizens (tenant_id, display_name, language, sms_opted_out)"
+                " SELECT tenant_id, display_name, language, sms_opted_out FROM citizens WHERE id = $1 RETURNING id",
                 citizen_id,
             )
             await conn.execute(

@@ -70,10 +70,6 @@ class MailRecords:
         )
         return Mailbox(*row) if row else None
 
-    async def queue_for(self, address: str) -> str | None:
-        box = await self.mailbox(address)
-        return box.queue if box else None
-
     async def record(self, mail: Incoming, box: Mailbox) -> tuple[str, bool, str]:
         """A new contact from the citizen's message, once per Message-ID: (conversation id, whether new, reference)."""
         for _ in range(5):  # a new reference collides about once in a billion: try again then

@@ -88,21 +88,35 @@ class Outbox:
         mail: bytes,
         envelope: tuple[str, str],
         subject: str,
-    ) -> None:
+        note: str | None = None,
+    ) -> bool:
         """Queue ``mail`` for the conversation's message ``of`` (sender, client id), which takes its
-        Message-ID ``header_id`` and ``subject``; ``envelope`` is (our mailbox, the citizen's address)."""
+        Message-ID ``header_id`` and ``subject``; ``envelope`` is (our mailbox, the citizen's address).
+        With ``note``, that message is written now, as a system note, in the same transaction. False (and
+        nothing queued) when the message went into the outbox before: a re-sent reply goes once."""
         sender, client_id = of
         cid = uuid.UUID(conversation_id)
         async with self.pool.acquire() as conn, conn.transaction():
+            if note is not None:
+                await conn.execute(
+                    "INSERT INTO messages (conversation_id, sender, client_id, body) VALUES ($1, $2, $3, $4)"
+                    " ON CONFLICT (conversation_id, sender, client_id) DO NOTHING",
+                    cid,
+                    sender,
+                    client_id,
+                    note,
+                )
             row_id = await conn.fetchval(
                 "UPDATE messages SET external_id = $4, delivery = 'queued', subject = $5"
-                " WHERE conversation_id = $1 AND sender = $2 AND client_id = $3 RETURNING id",
+                " WHERE conversation_id = $1 AND sender = $2 AND client_id = $3 AND external_id IS NULL RETURNING id",
                 cid,
                 sender,
                 client_id,
                 header_id,
                 subject,
             )
+            if row_id is None:
+                return False
             await conn.execute(
                 "INSERT INTO mail_outbox (tenant_id, conversation_id, message_id, header_id, sender, recipient, mail)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -114,6 +128,7 @@ class Outbox:
                 envelope[1],
                 mail,
             )
+        return True
 
     async def claim(self, limit: int = 20) -> list[Due]:
         """Up to ``limit`` mails due now, leased to this node for ``LEASE_S``."""

@@ -108,13 +108,18 @@ class Keys:
         """STRING (counter, with TTL): messages from one sender's address in one rate window."""
         return f"{self.prefix}:mail-rate:{sender}:{window}"
 
+    def acknowledged(self, address_hash: str) -> str:
+        """STRING (with TTL): an acknowledgement went to this address (by its hash) today."""
+        return f"{self.prefix}:acknowledged:{address_hash}"
+
     def verify(self, conversation_id: str) -> str:
         """HASH (with TTL): a chat citizen's number check: phone, code (its hash), tries, sends."""
         return f"{self.prefix}:verify:{conversation_id}"
 
-    def verify_sends(self, number_hash: str) -> str:
-        """STRING (counter, with TTL): codes texted to one number (by its hash) this hour."""
-        return f"{self.prefix}:verify-sends:{number_hash}"
+    def verify_sends(self, scope: str) -> str:
+        """STRING (counter, with TTL): codes texted this hour, for ``scope``: one number or one client
+        address (by hash), or ``all``, with the hour."""
+        return f"{self.prefix}:verify-sends:{scope}"
 
     # Pub/sub channels (not keys, but named here too so that every name has one home).
 

@@ -103,9 +103,12 @@ class CitizenSession:
             await self.hang_up()
         elif kind == "callback.request":
             await self.callback(frame["number"])
+        elif kind in ("verify.start", "verify.check") and (self.ended or self.call):
+            raise FrameError("conflict", "A mobile number can be linked only during a chat.")
         elif kind == "verify.start":
             language = (await self.svc.store.conversation(conversation_id)).language
-            self.peer.send(await verify.start(self.svc, conversation_id, frame["phone"], language))
+            where = self.peer.address
+            self.peer.send(await verify.start(self.svc, conversation_id, frame["phone"], language, where))
         elif kind == "verify.check":
             self.peer.send(await verify.check(self.svc, conversation_id, frame["code"]))
 
@@ -154,18 +157,22 @@ class CitizenSession:
         # Listen before reading the transcript, so that a message sent meanwhile is in one or the other:
         # what arrives is held until the transcript has gone, and sent unless the transcript has it.
         self.held = []
-        await self.attach(conv.id, conv.queue)
-        frame = await self.svc.conversations.resumed(conv.id)
-        held, self.held = self.held, None
+        try:
+            await self.attach(conv.id, conv.queue)
+            frame = await self.svc.conversations.resumed(conv.id)
+        finally:  # never left holding: a failed resume still lets this socket hear its chat
+            held, self.held = self.held, None
         self.peer.send(frame)
         self.resent = {(m["from"], m["id"]) for m in frame["transcript"]}
-        for late in held:
-            self.deliver(late)
+        # The state as read, then what changed since (an adviser joining, the chat ending) on top of it.
+        self.ended = frame["state"] == "ended"
         if frame["state"] == "queued":
             self.waiting = True
             self.svc.citizens.join_queue(self)
+        for late in held:
+            self.deliver(late)
+        if self.waiting:
             await self.svc.citizens.refresh(self.queue)
-        self.ended = frame["state"] == "ended"
 
     async def attach(self, conversation_id: str, queue: str) -> None:
         self.conversation_id, self.queue = conversation_id, queue

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from typing import Any
 
 from channels.frames import FrameError
@@ -23,6 +24,10 @@ log = logging.getLogger("channels.chat")
 TTL_S = 600
 MAX_SENDS = 3
 MAX_TRIES = 5
+MAX_PER_ADDRESS = 5
+"""Codes texted for one client IP address in an hour."""
+MAX_PER_HOUR = 200
+"""Codes texted for the whole department in an hour: a script opening chat after chat cannot run up a bill."""
 
 
 def masked(number: str) -> str:
@@ -30,24 +35,32 @@ def masked(number: str) -> str:
     return "•" * (len(number) - 4) + number[-3:]
 
 
+def _hashed(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
 def code_hash(conversation_id: str, code: str) -> str:
     return hashlib.sha256(f"{conversation_id}:{code}".encode()).hexdigest()
 
 
-async def start(svc: Any, conversation_id: str, given: str, language: str) -> dict[str, Any]:
-    """Text a fresh code to the number the citizen gave; the frame that tells them it went."""
+async def start(svc: Any, conversation_id: str, given: str, language: str, address: str) -> dict[str, Any]:
+    """Text a fresh code to the number the citizen gave (from client ``address``); the frame that says it went."""
     number = uk_number(given)
     if number is None or not number.startswith("+447"):
         raise FrameError("bad_value", "Give a UK mobile number (07…) for us to text a code to.")
-    key, per_number = (
-        svc.keys.verify(conversation_id),
-        svc.keys.verify_sends(hashlib.sha256(number.encode()).hexdigest()),
-    )
+    key = svc.keys.verify(conversation_id)
+    hour = int(time.time() // 3600)
+    limits = [
+        (svc.keys.verify_sends(f"number:{_hashed(number)}:{hour}"), MAX_SENDS),
+        (svc.keys.verify_sends(f"address:{_hashed(address)}:{hour}"), MAX_PER_ADDRESS),
+        (svc.keys.verify_sends(f"all:{hour}"), MAX_PER_HOUR),
+    ]
     async with svc.redis.pipeline(transaction=True) as pipe:
-        sends, number_sends, *_ = (
-            await pipe.hincrby(key, "sends", 1).incr(per_number).expire(key, TTL_S).expire(per_number, 3600).execute()
-        )
-    if int(sends) > MAX_SENDS or int(number_sends) > MAX_SENDS:
+        pipe.hincrby(key, "sends", 1).expire(key, TTL_S)
+        for counter, _ in limits:
+            pipe.incr(counter).expire(counter, 3600)
+        counts = (await pipe.execute())[::2]
+    if int(counts[0]) > MAX_SENDS or any(int(n) > most for n, (_, most) in zip(counts[1:], limits, strict=True)):
         raise FrameError("too_many", "We have sent as many codes as we can for now; please try again later.")
     code = f"{secrets.randbelow(10**6):06d}"
     await svc.redis.hset(key, mapping={"phone": number, "code": code_hash(conversation_id, code), "tries": 0})
@@ -79,7 +92,8 @@ async def check(svc: Any, conversation_id: str, code: str) -> dict[str, Any]:
     held = await svc.redis.hgetall(key)
     if not held or b"code" not in held:
         raise FrameError("expired", "That code has expired, or none was sent; ask for a new one.")
-    tries = await svc.redis.hincrby(key, "tries", 1)
+    async with svc.redis.pipeline(transaction=True) as pipe:
+        tries, _ = await pipe.hincrby(key, "tries", 1).expire(key, TTL_S).execute()
     if int(tries) > MAX_TRIES:
         await svc.redis.delete(key)
         raise FrameError("too_many", "Too many wrong codes; ask for a new one.")

@@ -62,11 +62,28 @@ def reference_in(subject: str) -> str | None:
     return "CD-" + found.group(1).upper() if found else None
 
 
+def one_line(text: str) -> str:
+    """Header text on one line: line breaks and other control characters (a header injection, or just a
+    pasted subject) become spaces."""
+    return re.sub(r"\s+", " ", re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", text)).strip()
+
+
 def reply_subject(subject: str, reference: str) -> str:
-    """``Re: <subject> [Ref: <reference>]``, without piling up ``Re:`` or repeating the reference."""
+    """``Re: <subject> [Ref: <reference>]``, without piling up ``Re:`` or repeating the reference
+    (no ``[Ref: …]`` for a conversation that has no reference)."""
+    subject = one_line(subject)
+    tag = f" [Ref: {reference}]" if reference else ""
     base = re.sub(r"^\s*((re|fw|fwd|ateb)\s*:\s*)+", "", subject, flags=re.IGNORECASE).strip()
     base = re.sub(r"\s*\[Ref:?\s*CD-[0-9A-Z]{6}\]", "", base, flags=re.IGNORECASE).strip()
-    return f"Re: {base} [Ref: {reference}]" if base else f"Re: your message [Ref: {reference}]"
+    return f"Re: {base}{tag}" if base else f"Re: your message{tag}"
+
+
+def acknowledgement_subject(reference: str, language: str) -> str:
+    """The acknowledgement's subject: never the citizen's own words (which anyone could choose)."""
+    words = ["We have your message", "Rydym wedi cael eich neges"]
+    if language == "cy":
+        words.reverse()
+    return f"{' / '.join(words)} [Ref: {reference}]"
 
 
 def thread_ids(ids: list[str]) -> list[str]:
@@ -94,7 +111,7 @@ def compose(mail: Outgoing, now: datetime, automatic: bool = False) -> tuple[str
     msg = EmailMessage()
     domain = mail.sender.rpartition("@")[2] or "contactd.invalid"
     message_id = make_msgid(domain=domain)
-    msg["From"], msg["To"], msg["Subject"] = mail.sender, mail.recipient, mail.subject
+    msg["From"], msg["To"], msg["Subject"] = mail.sender, mail.recipient, one_line(mail.subject)
     msg["Date"], msg["Message-ID"] = format_datetime(now), message_id
     if mail.in_reply_to:
         msg["In-Reply-To"] = mail.in_reply_to

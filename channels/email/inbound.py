@@ -21,6 +21,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from redis.exceptions import RedisError
 
 from channels.email.compose import attachment_refusal, reference_in, safe_filename
 from channels.email.outbound import acknowledge
@@ -35,16 +36,26 @@ flood from one address stops there while a person's mail still arrives, a little
 RATE_WINDOW_S = 600
 
 
+def header(msg: EmailMessage, name: str) -> str:
+    """A header's value as text; the raw value when the standard library's parser fails on it (it raises
+    on some malformed values, such as ``Message-ID: <``)."""
+    try:
+        return str(msg.get(name, "") or "")
+    except Exception:
+        raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+        return re.sub(r"\s+", " ", str(raw)).strip()
+
+
 def is_automatic(msg: EmailMessage, sender: str) -> bool:
     """Mail no person wrote to us (RFC 3834 Auto-Submitted, bounces, delivery reports)."""
-    auto = str(msg.get("Auto-Submitted", "no")).strip().lower()
+    auto = header(msg, "Auto-Submitted").strip().lower() or "no"
     report = msg.get_content_type() == "multipart/report"
-    return auto != "no" or not sender or sender == "<>" or report or bool(msg.get("X-Autoreply"))
+    return auto != "no" or not sender or sender == "<>" or report or bool(header(msg, "X-Autoreply"))
 
 
 def references(msg: EmailMessage) -> list[str]:
     """The message ids a message replies to (In-Reply-To, then References), as written."""
-    found = re.findall(r"<[^<>\s]+>", f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}")
+    found = re.findall(r"<[^<>\s]+>", f"{header(msg, 'In-Reply-To')} {header(msg, 'References')}")
     return list(dict.fromkeys(found))
 
 
@@ -63,7 +74,13 @@ def files_of(msg: EmailMessage) -> tuple[list[Attachment], list[str]]:
     """The attachments we keep, and a line for each we do not (for the adviser, who can ask again)."""
     kept: list[Attachment] = []
     refused: list[str] = []
-    for part in msg.iter_attachments():
+    body = msg.get_body(preferencelist=("plain", "html"))
+    # Every leaf of the MIME tree, not only the top level's: Apple Mail nests files under the alternative.
+    for part in msg.walk():
+        if part.is_multipart() or part is body or part.get_content_maintype() == "message":
+            continue
+        if part.get_content_disposition() != "attachment" and not part.get_filename():
+            continue  # the other form of the text (HTML beside plain), not a file
         assert isinstance(part, EmailMessage)
         name = safe_filename(part.get_filename())
         try:
@@ -83,7 +100,7 @@ def files_of(msg: EmailMessage) -> tuple[list[Attachment], list[str]]:
 
 def incoming(msg: EmailMessage, raw: bytes, sender: str) -> Incoming:
     """What we keep of a citizen's mail: its id, sender, subject, text and files."""
-    message_id = str(msg.get("Message-ID", "")).strip() or "<" + hashlib.sha256(raw).hexdigest() + "@contactd>"
+    message_id = header(msg, "Message-ID").strip() or "<" + hashlib.sha256(raw).hexdigest() + "@contactd>"
     try:
         files, refused = files_of(msg)
     except Exception:  # malformed MIME: keep the text we could read
@@ -91,7 +108,7 @@ def incoming(msg: EmailMessage, raw: bytes, sender: str) -> Incoming:
     text = text_of(msg)
     if refused:
         text += "\n\n[Files not kept: " + "; ".join(refused) + "]"
-    return Incoming(message_id[:300], sender, str(msg.get("Subject", "")).strip()[:300], text, files)
+    return Incoming(message_id[:300], sender, header(msg, "Subject").strip()[:300], text, files)
 
 
 class MailIn:
@@ -100,24 +117,26 @@ class MailIn:
     def __init__(self, svc: Any) -> None:
         self.svc = svc
 
-    async def handle_MAIL(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
-    ) -> str:
-        if address and not await self.within_rate(address):
-            log.warning("mail refused: sender over the rate limit")
-            return "451 4.7.1 Too many messages from this address just now; please try again later"
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-    async def within_rate(self, address: str) -> bool:
-        """At most ``PER_SENDER`` messages from one address in ``RATE_WINDOW_S`` (shared by every node)."""
+    async def within_rate(self, session: Session, envelope: Envelope) -> bool:
+        """At most ``PER_SENDER`` messages from one address through one client in ``RATE_WINDOW_S``
+        (counted once a message is sent, shared by every node). Open when Redis is not answering."""
         window = int(time.time() // RATE_WINDOW_S)
-        who = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:32]
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        who = hashlib.sha256(f"{peer} {envelope.mail_from}".lower().encode()).hexdigest()[:32]
         key = self.svc.keys.mail_rate(who, window)
-        async with self.svc.redis.pipeline(transaction=True) as pipe:
-            count, _ = await pipe.incr(key).expire(key, RATE_WINDOW_S * 2).execute()
+        try:
+            async with self.svc.redis.pipeline(transaction=True) as pipe:
+                count, _ = await pipe.incr(key).expire(key, RATE_WINDOW_S * 2).execute()
+        except RedisError:
+            log.warning("mail rate not checked: Redis did not answer")
+            return True
         return int(count) <= PER_SENDER
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Anything that went wrong on our side: the sender's server keeps the mail and tries again later
+        (a 4xx), and is told nothing of our insides."""
+        log.error("mail not taken: %s: %s", type(error).__name__, error)
+        return "451 4.3.0 Temporary local error; please try again later"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -128,13 +147,16 @@ class MailIn:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if envelope.mail_from and not await self.within_rate(session, envelope):
+            log.warning("mail refused: sender over the rate limit")
+            return "451 4.7.1 Too many messages from this address just now; please try again later"
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
         if is_automatic(msg, str(envelope.mail_from or "")):
             log.info("automatic mail dropped")
             return "250 OK: automatic mail is not answered"
-        sender = parseaddr(str(msg.get("From", "")))[1].lower() or str(envelope.mail_from or "").lower()
+        sender = parseaddr(header(msg, "From"))[1].lower() or str(envelope.mail_from or "").lower()
         mail = incoming(msg, raw, sender)
         thread = await self.svc.mail.thread_of(references(msg), reference_in(mail.subject))
         if thread is not None and thread.sender == sender:
@@ -146,7 +168,8 @@ class MailIn:
         cid, new, reference = await self.svc.mail.record(mail, box)
         if new:
             try:  # acknowledged before it is offered, so the adviser sees the acknowledgement and reference
-                await acknowledge(self.svc, cid, reference, mail, box)
+                if mail.sender == str(envelope.mail_from or "").lower():  # RFC 3834 §4: to the Return-Path
+                    await acknowledge(self.svc, cid, reference, mail, box)
             except Exception:  # the mail is recorded: it must still reach an adviser
                 log.exception("acknowledgement not queued", extra={"conversation_id": cid})
             await self.queue(cid)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,14 +20,22 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from channels.email.compose import Outgoing, acknowledgement_text, compose, reply_subject
+from channels.email.compose import (
+    Outgoing,
+    acknowledgement_subject,
+    acknowledgement_text,
+    compose,
+    reply_subject,
+)
 from contactd.mail import Incoming, Mailbox
-from contactd.outbox import Due, Sent
+from contactd.outbox import LEASE_S, Due, Sent
 
 log = logging.getLogger("channels.email")
 GIVE_UP_S = 3 * 24 * 3600
 """After three days of temporary failures a mail is marked failed, for an adviser to follow up another way."""
 SEND_TIMEOUT_S = 30.0
+ACK_EVERY_S = 24 * 3600
+"""One acknowledgement a day to one address: its later mail that day is acknowledged by the reply."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,8 @@ def backoff_s(attempts: int, first_s: float = 15.0) -> float:
 
 
 def outcome(code: int | None, attempts: int, age_s: float, first_s: float = 15.0) -> tuple[str, float]:
-    """What to do after an attempt that got SMTP reply ``code`` (None: sent; 0: no answer at all):
-    (``sent`` | ``failed`` | ``queued``, seconds until the next try)."""
+    """What to do after an attempt whose mail got refusal ``code`` (None: sent; 0: anything but a refusal
+    of this mail): (``sent`` | ``failed`` | ``queued``, seconds until the next try)."""
     if code is None:
         return "sent", 0.0
     wait = backoff_s(attempts, first_s)
@@ -71,11 +80,13 @@ def outcome(code: int | None, attempts: int, age_s: float, first_s: float = 15.0
     return "queued", wait
 
 
-def reply_code(error: Exception) -> int:
-    """The SMTP reply code behind an aiosmtplib error (0 when the relay never answered)."""
+def refusal(error: Exception) -> int:
+    """The reply code when the relay refused this mail itself (its recipient or its content: a 5xx there is
+    final); 0 for anything else (the connection, TLS, the relay's login or our sender address: a relay
+    set up wrong or down for a while, so every mail waits and is tried again rather than failing)."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
         return int(error.recipients[0].code)
-    if isinstance(error, aiosmtplib.SMTPResponseException):
+    if isinstance(error, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
         return int(error.code)
     return 0
 
@@ -122,19 +133,22 @@ class MailSender:
         code: int | None = None
         error = None
         try:
-            await aiosmtplib.send(
-                due.mail,
-                sender=due.sender,
-                recipients=[due.recipient],
-                hostname=self.relay.host,
-                port=self.relay.port,
-                username=self.relay.username,
-                password=self.relay.password,
-                use_tls=self.relay.tls,
-                timeout=SEND_TIMEOUT_S,
-            )
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
-            code, error = reply_code(e), f"{type(e).__name__}: {e}"[:500]
+            async with asyncio.timeout(LEASE_S / 2):  # done, or given up, well inside this node's lease
+                await aiosmtplib.send(
+                    due.mail,
+                    sender=due.sender,
+                    recipients=[due.recipient],
+                    hostname=self.relay.host,
+                    port=self.relay.port,
+                    username=self.relay.username,
+                    password=self.relay.password,
+                    use_tls=self.relay.tls,
+                    # A password never crosses the network in the clear: STARTTLS is required with one.
+                    start_tls=None if self.relay.tls or not self.relay.username else True,
+                    timeout=SEND_TIMEOUT_S,
+                )
+        except Exception as e:  # each mail settles, whatever went wrong with it
+            code, error = refusal(e), f"{type(e).__name__}: {e}"[:500]
         state, wait = outcome(code, due.attempts, due.age_s, self.first_retry_s)
         if state != "sent":
             log.warning("mail not sent", extra={"mail": due.id, "attempts": due.attempts, "next": state})
@@ -170,26 +184,25 @@ async def agent_reply(
         references=ctx.thread,
     )
     header_id, raw = compose(mail, datetime.now(UTC))
-    await svc.outbox.put(
-        conversation_id, ("agent", client_id), header_id, raw, (mail.sender, mail.recipient), mail.subject
-    )
-    svc.mail_sender.kick()
-    await tell(svc, user.id, conversation_id, client_id, "queued")
+    envelope = (mail.sender, mail.recipient)
+    if await svc.outbox.put(conversation_id, ("agent", client_id), header_id, raw, envelope, mail.subject):
+        svc.mail_sender.kick()
+        await tell(svc, user.id, conversation_id, client_id, "queued")
 
 
-async def acknowledge(svc: Any, conversation_id: str, reference: str, mail: Incoming, box: Mailbox) -> None:
-    """Tell the citizen we have their mail, with its case reference, in English and Welsh (as the mailbox says)."""
+async def acknowledge(svc: Any, conversation_id: str, reference: str, mail: Incoming, box: Mailbox) -> bool:
+    """Tell the citizen we have their mail, with its case reference, in English and Welsh (as the mailbox
+    says); at most once a day to one address, so that a forged sender cannot turn us on someone's inbox."""
     text = acknowledgement_text(reference, box.acknowledgement_en, box.acknowledgement_cy, "en")
     if text is None:
-        return
-    note = f"Acknowledgement sent (case reference {reference})."
-    _, new = await svc.store.add_message(conversation_id, "system", "acknowledgement", note)
-    if not new:
-        return
-    ack = Outgoing(
-        box.address, mail.sender, reply_subject(mail.subject, reference), text, mail.message_id, [mail.message_id]
-    )
+        return False
+    who = hashlib.sha256(mail.sender.encode()).hexdigest()[:32]
+    if not await svc.redis.set(svc.keys.acknowledged(who), "1", nx=True, ex=ACK_EVERY_S):
+        return False
+    ack = Outgoing(box.address, mail.sender, acknowledgement_subject(reference, "en"), text, mail.message_id, [])
     header_id, raw = compose(ack, datetime.now(UTC), automatic=True)
-    envelope = (box.address, mail.sender)
-    await svc.outbox.put(conversation_id, ("system", "acknowledgement"), header_id, raw, envelope, ack.subject)
+    note = f"Acknowledgement sent (case reference {reference})."
+    of, envelope = ("system", "acknowledgement"), (box.address, mail.sender)
+    await svc.outbox.put(conversation_id, of, header_id, raw, envelope, ack.subject, note)
     svc.mail_sender.kick()
+    return True

@@ -43,3 +43,26 @@ CREATE TABLE attachments (
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX attachments_message ON attachments (message_id);
+
+-- Mail recorded before this version: its Message-ID is in client_id only (replies find it by external_id),
+-- and its conversations get a reference, so that replies to old cases still join them.
+UPDATE messages m SET external_id = m.client_id FROM conversations c
+WHERE c.id = m.conversation_id AND c.channel = 'email' AND m.sender = 'citizen' AND m.external_id IS NULL;
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT id FROM conversations WHERE channel = 'email' AND reference IS NULL LOOP
+        LOOP
+            BEGIN
+                UPDATE conversations SET reference = 'CD-' || (
+                    SELECT string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', 1 + floor(random() * 32)::int, 1), '')
+                    FROM generate_series(1, 6)
+                ) WHERE id = r.id;
+                EXIT;
+            EXCEPTION WHEN unique_violation THEN
+                -- taken: draw again
+            END;
+        END LOOP;
+    END LOOP;
+END $$;

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from channels.voice.numbers import uk_number
 from contactd.auth import current_user
 from contactd.errors import Conflict, NotFound
 from contactd.staff import User
@@ -44,8 +45,12 @@ async def find(request: Request) -> Response:
     kind = next((k for k in ("phone", "email") if request.query_params.get(k)), None)
     if kind is None:
         return error(400, "Give ?phone= or ?email=.")
-    value = request.query_params[kind].strip()
-    value = value.lower() if kind == "email" else value.replace(" ", "")
+    given = request.query_params[kind]
+    if kind == "email":
+        value = given.strip().lower()
+    else:  # an unescaped "+447…" in a query string arrives as " 447…"
+        given = "+" + given.strip() if given.startswith(" ") else given
+        value = uk_number(given) or given.replace(" ", "")
     record = await services(request).citizen_records.find(kind, value[:320])
     return JSONResponse({"citizen": record}) if record else error(404, "No citizen has that number or address.")
 

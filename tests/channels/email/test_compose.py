@@ -6,6 +6,8 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
+import aiosmtplib
+
 from channels.email.compose import (
     MAX_REFERENCES,
     Outgoing,
@@ -18,7 +20,7 @@ from channels.email.compose import (
     safe_filename,
     thread_ids,
 )
-from channels.email.outbound import GIVE_UP_S, Relay, backoff_s, outcome
+from channels.email.outbound import GIVE_UP_S, Relay, backoff_s, outcome, refusal
 
 
 def test_a_reference_is_found_however_the_citizen_writes_it() -> None:
@@ -92,3 +94,22 @@ def test_the_relay_url_names_host_port_and_credentials_and_hides_the_password() 
     )
     assert "p@ss" not in repr(relay)
     assert Relay.from_url("smtp://127.0.0.1:2525").port == 2525
+
+
+def test_only_a_refusal_of_the_mail_itself_is_final() -> None:
+    one = aiosmtplib.SMTPRecipientRefused(550, "No such user", "sian@example.org")
+    assert refusal(aiosmtplib.SMTPRecipientsRefused([one])) == 550
+    assert refusal(aiosmtplib.SMTPDataError(554, "Rejected as spam")) == 554
+    assert outcome(refusal(aiosmtplib.SMTPAuthenticationError(535, "Bad password")), 1, 0) == ("queued", 15.0)
+    assert refusal(aiosmtplib.SMTPSenderRefused(550, "Not our sender", "benefits@x")) == 0  # our set-up: waits
+    assert refusal(ConnectionRefusedError()) == 0
+
+
+def test_header_text_stays_on_one_line() -> None:
+    assert reply_subject("Help\r\nBcc: everyone@example.org", "CD-AAAAAA") == (
+        "Re: Help Bcc: everyone@example.org [Ref: CD-AAAAAA]"
+    )
+    assert reply_subject("Claim\u2028update", "") == "Re: Claim update"  # an old case with no reference
+    out = Outgoing("b@council.gov.uk", "s@example.org", "Claim\nupdate", "x", None, [])
+    _, raw = compose(out, datetime(2026, 11, 29, tzinfo=UTC))
+    assert b"Subject: Claim update\n" in raw

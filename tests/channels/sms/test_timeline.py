@@ -171,3 +171,53 @@ async def test_a_supervisor_merges_two_records_and_splits_one_off_again(server: 
         ("citizen.merged", str(supervisor)),
         ("citizen.split", str(supervisor)),
     ]
+
+
+async def test_a_remembered_chat_citizen_can_link_a_number_already_known(
+    server: LiveServer, api: TwilioApi, db: asyncpg.Pool
+) -> None:
+    agent = await server.agent("agent1")
+    await closed_text_conversation(server, db, agent, MOBILE)
+    twilio = TwilioStandIn(server)
+    await twilio.post("/twilio/sms", text("STOP"))  # that number said STOP
+    key = "k" * 32  # the citizen ticked "Remember this device"
+    citizen, queued = await server.citizen("general", citizen_key=key)
+    await agent.take(queued["conversation_id"])
+    await citizen.send({"type": "verify.start", "phone": MOBILE})
+    await citizen.expect(typed("verify.sent"))
+    await citizen.send({"type": "verify.check", "code": await code_texted(api, 1)})
+    await citizen.expect(typed("verify.done"))
+    record = await db.fetchrow(
+        "SELECT z.id, z.key_hash IS NOT NULL AS remembered, z.sms_opted_out FROM conversations c"
+        " JOIN citizens z ON z.id = c.citizen_id WHERE c.id = $1",
+        uuid.UUID(queued["conversation_id"]),
+    )
+    assert record["remembered"] and record["sms_opted_out"]  # the device key moved; the STOP still holds
+
+    # Split the number back off: its STOP goes with it.
+    texted = [
+        str(r["id"])
+        for r in await db.fetch("SELECT id FROM conversations WHERE citizen_id = $1 AND channel = 'sms'", record["id"])
+    ]
+    async with httpx.AsyncClient(base_url=server.base) as web:
+        web.headers["Cookie"] = await login(server.base, "supervisor")
+        # "+447…" unescaped in a query string arrives as " 447…": still found
+        found = await web.get(f"/api/citizens?phone={MOBILE}")
+        assert found.status_code == 200 and found.json()["citizen"]["id"] == str(record["id"])
+        split = await web.post(
+            f"/api/citizens/{record['id']}/split", json={"conversations": texted, "phones": [MOBILE]}
+        )
+        assert split.status_code == 200
+    new = uuid.UUID(split.json()["citizen"]["id"])
+    assert await db.fetchval("SELECT sms_opted_out FROM citizens WHERE id = $1", new)
+
+
+async def test_a_chat_that_has_ended_cannot_link_a_number(server: LiveServer, api: TwilioApi) -> None:
+    agent = await server.agent("agent1")
+    citizen, queued = await server.citizen("general")
+    await agent.take(queued["conversation_id"])
+    await agent.send({"type": "conversation.end", "conversation_id": queued["conversation_id"]})
+    await citizen.expect(typed("chat.ended"))
+    await citizen.send({"type": "verify.start", "phone": MOBILE})
+    assert (await citizen.expect(typed("error")))["code"] == "conflict"
+    assert api.texts == []
