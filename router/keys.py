@@ -29,6 +29,11 @@ class Keys:
         """HASH: routing state of one live conversation (queue, channel, state, agent, score, ...)."""
         return f"{self.prefix}:conv:{conversation_id}"
 
+    def closed(self, conversation_id: str) -> str:
+        """STRING (with TTL): the conversation left routing (closed or abandoned) lately: a rebuild that read it
+        from PostgreSQL while it was still live must not put it back."""
+        return f"{self.prefix}:closed:{conversation_id}"
+
     def skip(self, conversation_id: str) -> str:
         """SET (with TTL): agents not to offer this conversation to again for now."""
         return f"{self.prefix}:skip:{conversation_id}"

@@ -13,6 +13,12 @@ local function key(...)
   return table.concat({PREFIX, ...}, ':')
 end
 
+-- A conversation that leaves routing is marked for 10 minutes, longer than any rebuild's read of
+-- PostgreSQL takes, so that a rebuild never brings it back (restore.lua checks the mark).
+local function mark_closed(cid)
+  redis.call('SET', key('closed', cid), '1', 'PX', 600000)
+end
+
 local function num(v)
   return tonumber(v or '0') or 0
 end

@@ -16,9 +16,11 @@ end
 if c[1] == 'queued' then
   queue_remove(redis.call('HGET', KEYS[1], 'queue'), c[3], ARGV[1])
   redis.call('DEL', KEYS[1], KEYS[5])
+  mark_closed(ARGV[1])
 elseif c[1] == 'offered' then
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('DEL', KEYS[1], KEYS[5])
+  mark_closed(ARGV[1])
   unload(agent, c[3])
 elseif c[1] == 'assigned' then
   redis.call('HSET', KEYS[1], 'state', 'wrapup', 'ended_ms', ARGV[3])

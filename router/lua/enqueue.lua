@@ -8,6 +8,7 @@
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
+redis.call('DEL', key('closed', ARGV[1]))  -- a conversation opened again (a reply to a closed email)
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'queue', ARGV[2], 'channel', ARGV[3], 'priority', ARGV[4],
   'enqueued_ms', ARGV[5], 'score', ARGV[6], 'name', ARGV[7], 'language', ARGV[8],
   'state', 'queued', 'agent', '')

@@ -7,8 +7,10 @@ local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'channel')
 if c[2] ~= ARGV[1] or (c[1] ~= 'wrapup' and c[1] ~= 'assigned') then
   return 'not_yours'
 end
-redis.call('ZREM', KEYS[3], redis.call('HGET', KEYS[1], 'id'))
+local id = redis.call('HGET', KEYS[1], 'id')
+redis.call('ZREM', KEYS[3], id)
 redis.call('DEL', KEYS[1])
+mark_closed(id)
 if redis.call('HINCRBY', KEYS[2], 'load:' .. c[3], -1) < 0 then
   redis.call('HSET', KEYS[2], 'load:' .. c[3], 0)
 end

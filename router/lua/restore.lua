@@ -4,8 +4,8 @@
 -- ARGV[1] id  ARGV[2] queue  ARGV[3] channel  ARGV[4] priority  ARGV[5] enqueued ms  ARGV[6] score
 -- ARGV[7] name  ARGV[8] language  ARGV[9] state (queued|assigned|wrapup)  ARGV[10] agent id or ''
 -- ARGV[11] wrap-up deadline ms (for a conversation restored in wrap-up)
--- Returns 1 if restored, 0 if Redis already knew it.
-if redis.call('EXISTS', KEYS[1]) == 1 then
+-- Returns 1 if restored, 0 if Redis already knew it, or it left routing since PostgreSQL was read.
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', key('closed', ARGV[1])) == 1 then
   return 0
 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'queue', ARGV[2], 'channel', ARGV[3], 'priority', ARGV[4],

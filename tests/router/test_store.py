@@ -383,3 +383,21 @@ async def test_one_contact_offered_to_ten_agents_at_once_goes_to_exactly_one(sto
     conv = await store.conversation("c1")
     assert conv is not None and conv.agent_id == winner
     assert await store.waiting("general") == []
+
+
+async def test_a_rebuild_that_read_a_conversation_before_it_left_routing_does_not_bring_it_back(
+    store: RouterStore,
+) -> None:
+    """A rebuild reads the live conversations from PostgreSQL, then restores those Redis lacks: one that
+    closed (or whose citizen left) in between must stay gone, not be queued and offered again."""
+    await agent_on(store, "a1")
+    await assigned(store, "c1", "a1")
+    await enqueue(store, "c2", enqueued=T0 + 5)
+    read_by_rebuild = [live("c1", "general", T0, "chat"), live("c2", "general", T0 + 5, "chat")]
+    await store.end("c1", "a1", T0 + 10, T0 + 60_000)
+    assert await store.release("c1", "a1", T0 + 20)
+    await store.abandon("c2", T0 + 21, T0 + 60_000)
+    assert [await store.restore(c, 0, queue_score(0, c.enqueued_ms)) for c in read_by_rebuild] == [False, False]
+    assert await store.waiting("general") == [] and await store.conversation("c1") is None
+    # Opened again (a reply to a closed email): queued as new.
+    assert await enqueue(store, "c1", enqueued=T0 + 30) == 1
