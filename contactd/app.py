@@ -53,6 +53,7 @@ from contactd.texts import TextRecords
 from contactd.web import admin, http
 from contactd.web import citizens as citizens_api
 from contactd.web import mail as mail_api
+from contactd.web import reports as reports_api
 from contactd.web.agent_ws import agent_socket
 from contactd.web.board_ws import board_socket
 from contactd.web.security import SecurityHeaders
@@ -124,6 +125,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/conversations/{id}", http.conversation),
         Route("/api/attachments/{id}", mail_api.attachment),
         Route("/api/mailboxes", mail_api.mailboxes),
+        Route("/api/reports/queues", reports_api.queues),
+        Route("/api/reports/fairness", reports_api.fairness),
         Route("/api/citizens", citizens_api.find),
         Route("/api/citizens/{id}", citizens_api.record),
         Route("/api/citizens/{id}/merge", citizens_api.merge, methods=["POST"]),
@@ -342,7 +345,7 @@ async def refresh_queues(svc: Services) -> None:
     svc.conversations.hours = await svc.queue_settings.queue_hours()
     svc.conversations.previous_agent = await svc.queue_settings.previous_agent()
     svc.conversations.recording_days = await svc.queue_settings.recording()
-    figures = await Reports(svc.pool, svc.settings.tenant).queue_figures(datetime.now(UTC) - timedelta(days=1), 60)
+    figures = await Reports(svc.pool, svc.settings.tenant).queue_figures(datetime.now(UTC) - timedelta(days=1))
     svc.conversations.handle_time_s = {q: f["aht_s"] for q, f in figures.items() if f["aht_s"]}
 
 

@@ -15,7 +15,6 @@ from router.model import CHANNELS, Agent
 from router.store import RouterStore
 
 LOCAL_TZ = ZoneInfo("Europe/London")
-CHAT_SERVICE_LEVEL_S = 60.0  # answered within 60 s counts towards the chat service level
 
 
 def _iso(ts: float) -> str:
@@ -68,7 +67,7 @@ class Board:
 
     async def snapshot(self, now: float) -> dict[str, Any]:
         midnight = datetime.fromtimestamp(now, LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-        figures = await self.reports.queue_figures(midnight, CHAT_SERVICE_LEVEL_S)
+        figures = await self.reports.queue_figures(midnight)
         queues = []
         for name, fig in figures.items():
             waiting, oldest_ms, steps = await self.router_store.queue_steps(name)

@@ -1,52 +1,122 @@
-"""Figures from the system of record: what the queue board and reports show."""
+"""Figures from the system of record: what the queue board and reports show (docs/metrics.md defines
+each one). Every figure counts the contacts that joined a queue in the period, by ``queued_at``."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+SERVICE_LEVEL_S = {"voice": 20, "chat": 60, "sms": 900, "email": 8 * 3600}
+"""Answered within this long counts towards a queue's service level, by channel (docs/metrics.md)."""
+INTERVALS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
+MAX_BUCKETS = 5000
+
+# The contacts of a period: those that joined a queue in it. Not those still ringing (a call choosing its
+# topic) nor those closed outside hours, which were never offered to anyone.
+_CONTACTS = """
+FROM conversations c JOIN queues q ON q.id = c.queue_id
+WHERE c.tenant_id = $1 AND c.queued_at >= $2 AND c.queued_at < $3 AND c.state <> 'arriving'
+  AND NOT (c.ended_by = 'system' AND c.assigned_at IS NULL AND c.state = 'closed')
+"""
+# Each figure, over those contacts. $4: the service level thresholds by channel (JSON, seconds).
+_FIGURES = """
+count(*) AS offered,
+count(c.assigned_at) AS answered,
+count(*) FILTER (WHERE c.state = 'abandoned' AND c.assigned_at IS NULL) AS abandoned,
+count(*) FILTER (WHERE c.assigned_at - c.queued_at <= make_interval(secs => ($4::jsonb ->> c.channel)::float))
+  AS in_sl,
+count(*) FILTER (WHERE c.state = 'abandoned' AND c.assigned_at IS NULL
+  AND c.ended_at - c.queued_at > make_interval(secs => ($4::jsonb ->> c.channel)::float)) AS late_abandoned,
+avg(extract(epoch FROM c.assigned_at - c.queued_at)) AS asa,
+avg(extract(epoch FROM c.closed_at - c.assigned_at)) FILTER (WHERE c.closed_at IS NOT NULL) AS aht,
+avg(extract(epoch FROM coalesce(c.assigned_at, c.ended_at) - c.queued_at)) AS avg_wait,
+percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM coalesce(c.assigned_at, c.ended_at) - c.queued_at))
+  AS p90_wait,
+max(extract(epoch FROM coalesce(c.assigned_at, c.ended_at) - c.queued_at)) AS max_wait
+"""
+
+
+def _seconds(value: Any) -> float | None:
+    return round(float(value), 1) if value is not None else None
+
+
+def figures(r: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+    """One row's figures, as docs/metrics.md defines them."""
+    decided = r["answered"] + r["late_abandoned"]
+    return {
+        "offered": r["offered"],
+        "answered": r["answered"],
+        "abandoned": r["abandoned"],
+        "abandonment_pct": round(100.0 * r["abandoned"] / r["offered"], 1) if r["offered"] else None,
+        "service_level_pct": round(100.0 * r["in_sl"] / decided, 1) if decided else None,
+        "asa_s": _seconds(r["asa"]),
+        "aht_s": _seconds(r["aht"]),
+        "avg_wait_s": _seconds(r["avg_wait"]),
+        "p90_wait_s": _seconds(r["p90_wait"]),
+        "max_wait_s": _seconds(r["max_wait"]),
+    }
+
+
+NONE = figures(
+    dict.fromkeys(("offered", "answered", "abandoned", "in_sl", "late_abandoned"), 0)
+    | dict.fromkeys(("asa", "aht", "avg_wait", "p90_wait", "max_wait"))
+)
+"""The figures of a queue nobody joined."""
 
 
 class Reports:
     """Read-only figures for one tenant."""
 
-    def __init__(self, pool: asyncpg.Pool, tenant: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, tenant: str, thresholds: dict[str, int] | None = None) -> None:
         self.pool = pool
         self.tenant = tenant
+        self.thresholds = json.dumps(thresholds or SERVICE_LEVEL_S)
 
-    async def queue_figures(self, since: datetime, sl_threshold_s: float) -> dict[str, dict[str, Any]]:
-        """Per queue since ``since``: offered, answered, abandoned, service level %, ASA and AHT (seconds).
-
-        Service level counts answered within the threshold against answered plus
-        abandoned after the threshold: a citizen who gives up within it is not a
-        failure of service (the usual contact-centre definition).
-        """
+    async def queue_figures(self, since: datetime, until: datetime | None = None) -> dict[str, dict[str, Any]]:
+        """Per active queue, the figures of the contacts that joined it from ``since`` (to ``until``)."""
+        until = until or datetime.max.replace(tzinfo=since.tzinfo)
+        names = await self.pool.fetch(
+            "SELECT name FROM queues WHERE tenant_id = $1 AND active ORDER BY priority DESC, name", self.tenant
+        )
         rows = await self.pool.fetch(
-            """SELECT q.name,
-                 count(c.id) AS offered,
-                 count(c.assigned_at) AS answered,
-                 count(*) FILTER (WHERE c.state = 'abandoned' AND c.assigned_at IS NULL) AS abandoned,
-                 count(*) FILTER (WHERE c.assigned_at - c.queued_at <= make_interval(secs => $3)) AS in_sl,
-                 count(*) FILTER (WHERE c.state = 'abandoned' AND c.assigned_at IS NULL
-                                  AND c.ended_at - c.queued_at > make_interval(secs => $3)) AS late_abandoned,
-                 avg(extract(epoch FROM c.assigned_at - c.queued_at)) AS asa,
-                 avg(extract(epoch FROM c.closed_at - c.assigned_at)) FILTER (WHERE c.closed_at IS NOT NULL) AS aht
-               FROM queues q LEFT JOIN conversations c ON c.queue_id = q.id AND c.created_at >= $2
-               WHERE q.tenant_id = $1 AND q.active GROUP BY q.name, q.priority ORDER BY q.priority DESC, q.name""",
+            f"SELECT q.name, {_FIGURES} {_CONTACTS} GROUP BY q.name", self.tenant, since, until, self.thresholds
+        )
+        found = {r["name"]: figures(r) for r in rows}
+        return {n["name"]: found.get(n["name"], NONE) for n in names}
+
+    async def history(
+        self, since: datetime, until: datetime, interval: str, queue: str | None = None, channel: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The figures per ``interval`` (``15m``, ``1h``, ``1d``, from ``since``), per queue and channel."""
+        rows = await self.pool.fetch(
+            f"""SELECT date_bin($5::interval, c.queued_at, $2) AS start, q.name AS queue, c.channel, {_FIGURES}
+                {_CONTACTS} AND ($6::text IS NULL OR q.name = $6) AND ($7::text IS NULL OR c.channel = $7)
+                GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
             self.tenant,
             since,
-            sl_threshold_s,
+            until,
+            self.thresholds,
+            INTERVALS[interval],
+            queue,
+            channel,
         )
-        out = {}
-        for r in rows:
-            decided = r["answered"] + r["late_abandoned"]
-            out[r["name"]] = {
-                "offered": r["offered"],
-                "answered": r["answered"],
-                "abandoned": r["abandoned"],
-                "service_level_pct": round(100.0 * r["in_sl"] / decided, 1) if decided else None,
-                "asa_s": round(float(r["asa"]), 1) if r["asa"] is not None else None,
-                "aht_s": round(float(r["aht"]), 1) if r["aht"] is not None else None,
-            }
+        return [
+            {"start": r["start"].isoformat(), "queue": r["queue"], "channel": r["channel"], **figures(r)} for r in rows
+        ]
+
+    async def fairness(self, since: datetime, until: datetime) -> dict[str, list[dict[str, Any]]]:
+        """The same figures by the citizen's language and by channel: does any group wait longer?"""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for group in ("language", "channel"):
+            rows = await self.pool.fetch(
+                f"SELECT c.{group} AS value, {_FIGURES} {_CONTACTS} GROUP BY 1 ORDER BY 1",
+                self.tenant,
+                since,
+                until,
+                self.thresholds,
+            )
+            out[group] = [{group: r["value"], **figures(r)} for r in rows]
         return out

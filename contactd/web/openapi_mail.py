@@ -1,5 +1,5 @@
-"""The OpenAPI paths for mail and citizen records (``contactd.web.mail``, ``contactd.web.citizens``), merged into
-``contactd.web.openapi.OPENAPI``."""
+"""The OpenAPI paths for mail, citizen records and reports (``contactd.web.mail``, ``.citizens``,
+``.reports``), merged into ``contactd.web.openapi.OPENAPI``."""
 
 from __future__ import annotations
 
@@ -33,6 +33,20 @@ CITIZEN = {
         "phones": {"type": "array", "items": {"type": "string"}},
         "emails": {"type": "array", "items": {"type": "string"}},
         "conversations": {"type": "array", "items": {"type": "object"}, "description": "Latest first"},
+    },
+}
+PERIOD = [
+    {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}},
+    {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}},
+]
+FIGURES = {
+    "type": "object",
+    "description": "docs/metrics.md",
+    "properties": {
+        k: {"type": ["number", "null"]}
+        for k in (
+            "offered answered abandoned abandonment_pct service_level_pct asa_s aht_s avg_wait_s p90_wait_s max_wait_s"
+        ).split()
     },
 }
 ADDRESS = _in_path("address", {"type": "string", "format": "email", "description": "One of our addresses"})
@@ -161,6 +175,52 @@ MAIL_PATHS: dict[str, Any] = {
                 "200": _json({"type": "object", "properties": {"citizen": CITIZEN}}, "The new record"),
                 "409": _json(ERROR, "Not this record's conversations, or all of them"),
                 **_refusals(missing="No such citizen"),
+            },
+        }
+    },
+    "/api/reports/queues": {
+        "get": {
+            "summary": "Queue figures per interval, queue and channel, as JSON or CSV (supervisor, admin)",
+            "description": "docs/metrics.md defines each figure. Contacts count in the interval they joined a queue.",
+            "security": [{"session": []}],
+            "parameters": [
+                *PERIOD,
+                {"name": "interval", "in": "query", "schema": {"enum": ["15m", "1h", "1d"], "default": "1h"}},
+                {"name": "queue", "in": "query", "schema": {"type": "string"}},
+                {"name": "channel", "in": "query", "schema": {"enum": ["voice", "chat", "sms", "email"]}},
+                {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"], "default": "json"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The rows",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"rows": {"type": "array", "items": FIGURES}}}
+                        },
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **_refusals(body=False),
+            },
+        }
+    },
+    "/api/reports/fairness": {
+        "get": {
+            "summary": "Waits, service level and abandonment by language and by channel (supervisor, admin)",
+            "security": [{"session": []}],
+            "parameters": PERIOD,
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "language": {"type": "array", "items": FIGURES},
+                            "channel": {"type": "array", "items": FIGURES},
+                        },
+                    },
+                    "The figures by group",
+                ),
+                **_refusals(body=False),
             },
         }
     },
