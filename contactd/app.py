@@ -209,12 +209,17 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     )
     svc.mail_sender.svc = svc
     svc.citizens.svc = svc
+    svc.board.estimate = lambda queue, position: _estimate(svc, queue, position)
     svc.lines.svc = svc
     conversations.call_accepted = svc.lines.callbacks.accepted
     conversations.park_offer = svc.lines.callbacks.park
     conversations.text_reply = functools.partial(sms.agent_reply, svc)
     conversations.mail_reply = functools.partial(mail_out.agent_reply, svc)
     return svc
+
+
+async def _estimate(svc: Services, queue: str, position: int) -> int | None:
+    return (await svc.conversations.estimator(queue))(position)
 
 
 async def bounded(what: str, stop: Callable[[], Awaitable[Any]], seconds: float = 5.0) -> None:

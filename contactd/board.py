@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from contactd.hub import Frame, Peer
-from contactd.reports import Reports
+from contactd.reports import NONE, Reports
 from contactd.staff import Staff
 from contactd.store import Store
 from router.model import CHANNELS, Agent
@@ -41,6 +42,8 @@ class Board:
         self.last: dict[str, Any] | None = None
         self.last_sent = 0.0
         self._agent_list: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self.estimate: Callable[[str, int], Awaitable[int | None]] = _no_estimate
+        """The estimated wait (seconds) at a position in a queue (set by the app)."""
 
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)
@@ -68,17 +71,35 @@ class Board:
     async def snapshot(self, now: float) -> dict[str, Any]:
         midnight = datetime.fromtimestamp(now, LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
         figures = await self.reports.queue_figures(midnight)
+        by_channel = await self.reports.channel_figures(midnight)
         queues = []
         for name, fig in figures.items():
             waiting, oldest_ms, steps = await self.router_store.queue_steps(name)
             longest = max(0, round(now - oldest_ms / 1000)) if oldest_ms else 0
             escalated = {str(step): n for step, n in sorted(steps.items()) if step > 0}
-            queues.append({"name": name, "waiting": waiting, "longest_wait_s": longest, "escalated": escalated, **fig})
-        return {"type": "board.snapshot", "queues": queues, "agents": await self.agents()}
+            counts = await self.router_store.waiting_by_channel(name)
+            channels = {
+                ch: {"waiting": counts.get(ch, 0), **by_channel.get((name, ch), NONE)}
+                for ch in CHANNELS
+                if counts.get(ch) or (name, ch) in by_channel
+            }
+            queues.append(
+                {
+                    "name": name,
+                    "waiting": waiting,
+                    "longest_wait_s": longest,
+                    "estimated_wait_s": await self.estimate(name, waiting + 1),
+                    "escalated": escalated,
+                    **fig,
+                    "channels": channels,
+                }
+            )
+        return {"type": "board.snapshot", "queues": queues, "agents": await self.agents(midnight)}
 
-    async def agents(self) -> list[dict[str, Any]]:
+    async def agents(self, midnight: datetime) -> list[dict[str, Any]]:
         staff = await self.agent_list()
         live = {a.id: a for a in await self.router_store.agents([str(s["id"]) for s in staff])}
+        handled = await self.reports.handled(midnight)
         out = []
         for s in staff:
             agent = live.get(str(s["id"]))
@@ -90,6 +111,8 @@ class Board:
                     "status": shown_status(agent) if agent else "offline",
                     "since": _iso(since / 1000) if since else None,
                     "load": dict(agent.load) if agent else dict.fromkeys(CHANNELS, 0),
+                    "capacity": dict(agent.capacity) if agent else {},
+                    "handled_today": handled.get(s["id"], 0),
                 }
             )
         return out
@@ -101,3 +124,7 @@ class Board:
             rows = await self.staff.agent_users()
             self._agent_list = (time.monotonic(), rows)
         return rows
+
+
+async def _no_estimate(queue: str, position: int) -> int | None:
+    return None

@@ -87,6 +87,27 @@ class Reports:
         found = {r["name"]: figures(r) for r in rows}
         return {n["name"]: found.get(n["name"], NONE) for n in names}
 
+    async def channel_figures(self, since: datetime) -> dict[tuple[str, str], dict[str, Any]]:
+        """The figures from ``since``, by queue and channel (only pairs that had contacts)."""
+        rows = await self.pool.fetch(
+            f"SELECT q.name, c.channel, {_FIGURES} {_CONTACTS} GROUP BY 1, 2",
+            self.tenant,
+            since,
+            datetime.max.replace(tzinfo=since.tzinfo),
+            self.thresholds,
+        )
+        return {(r["name"], r["channel"]): figures(r) for r in rows}
+
+    async def handled(self, since: datetime) -> dict[int, int]:
+        """Contacts each adviser has finished (wrap-up done or timed out) from ``since``."""
+        rows = await self.pool.fetch(
+            "SELECT agent_id, count(*) AS n FROM conversations WHERE tenant_id = $1 AND closed_at >= $2"
+            " AND assigned_at IS NOT NULL AND agent_id IS NOT NULL GROUP BY agent_id",
+            self.tenant,
+            since,
+        )
+        return {r["agent_id"]: r["n"] for r in rows}
+
     async def history(
         self, since: datetime, until: datetime, interval: str, queue: str | None = None, channel: str | None = None
     ) -> list[dict[str, Any]]:

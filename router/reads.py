@@ -163,6 +163,11 @@ class StateReads:
             steps[step] = steps.get(step, 0) + 1
         return len(waiting), min((w[1] for w in waiting), default=None), steps
 
+    async def waiting_by_channel(self, queue: str) -> dict[str, int]:
+        """How many contacts wait in ``queue``, by channel."""
+        counts = await self.redis.hgetall(self.keys.waiting_counts(queue))
+        return {as_text(ch): max(0, int(n)) for ch, n in counts.items()}
+
     async def waiting(self, queue: str) -> list[str]:
         """Ids of the contacts waiting in ``queue``, first served first."""
         return [as_text(i) for i in await self.redis.zrange(self.keys.queue(queue), 0, -1)]

@@ -25,6 +25,8 @@ async def test_the_board_follows_a_chat_from_arrival_to_wrap_up(server: LiveServ
     snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["waiting"] == 1)
     assert time.monotonic() - t0 < 1.0 * UNIT
     assert queue(snap, "benefits")["offered"] == 1 and queue(snap, "benefits")["answered"] == 0
+    assert queue(snap, "benefits")["channels"]["chat"]["waiting"] == 1  # for the board's channel filter
+    assert queue(snap, "benefits")["estimated_wait_s"] is None  # nobody serving benefits is available yet
     ticking = await sup.expect(
         lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["longest_wait_s"] >= 1, timeout=3
     )
@@ -45,7 +47,10 @@ async def test_the_board_follows_a_chat_from_arrival_to_wrap_up(server: LiveServ
     await agent.send({"type": "conversation.end", "conversation_id": cid})
     await agent.send({"type": "wrapup.done", "conversation_id": cid, "disposition": "resolved"})
     snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["aht_s"] is not None)
-    assert next(a for a in snap["agents"] if a["name"] == "Bethan Jones")["load"]["chat"] == 0  # type: ignore[index]
+    bethan = next(a for a in snap["agents"] if a["name"] == "Bethan Jones")  # type: ignore[index]
+    assert bethan["load"]["chat"] == 0 and bethan["handled_today"] == 1 and bethan["capacity"]["chat"] == 3
+    assert queue(snap, "benefits")["channels"]["chat"]["answered"] == 1
+    assert queue(snap, "benefits")["estimated_wait_s"] is not None  # Bethan is available for benefits
 
 
 async def test_a_citizen_who_gives_up_quickly_counts_as_abandoned_not_against_service_level(server: LiveServer) -> None:
