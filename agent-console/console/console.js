@@ -1,12 +1,13 @@
 // Agent console: sign-in, status, offers and conversations over /ws/agent.
 
-import { byId, createAnnouncer, fetchQueues } from '/static/dom.js';
+import { byId, el, createAnnouncer, fetchQueues } from '/static/dom.js';
 import { startAuth, fetchMe } from '/static/auth.js';
 import { openSocket, showConnectionState } from '/static/ws.js';
 import { createOffers } from './offers.js';
 import { createConversations } from './conversations.js';
 import { createAgentDirectory } from './agents.js';
 import { createCalls } from './calls.js';
+import { loadLines } from './channels.js';
 
 const STATUS_LABELS = { available: 'Available', away: 'Away', offline: 'Offline' };
 const DEFAULT_DISPOSITIONS = ['resolved', 'follow-up', 'referred', 'no-action'];
@@ -23,6 +24,7 @@ let conversations = null;
 let calls = null;
 let currentStatus = null;
 let requestedStatus = null;
+let shownLoad = null;
 
 startAuth({ appView: 'console', onSignedIn: start, onSignOut: () => socket?.close() });
 
@@ -56,6 +58,7 @@ const HANDLERS = {
   'conversation.assigned': onAssigned,
   message: (f) => conversations.message(f),
   'message.status': (f) => conversations.messageStatus(f),
+  'conversation.history': (f) => conversations.history(f),
   'conversation.ended': (f) => conversations.ended(f),
   'conversation.closed': (f) => conversations.closed(f),
   'rtc.answer': (f) => calls.answer(f),
@@ -117,9 +120,7 @@ function renderAgentState(frame) {
   byId('status-summary').dataset.status = status;
   const select = byId('status-select');
   if (STATUS_LABELS[status]) select.value = requestedStatus || status;
-  const load = Number(frame.load?.chat ?? 0);
-  const capacity = Number(frame.capacity?.chat ?? 0);
-  byId('load-text').textContent = `Chats: ${load} of ${capacity}`;
+  renderLoad(frame.load, frame.capacity);
   byId('conversations-empty').textContent = status === 'available'
     ? 'No conversations yet. New chats will appear here when you accept an offer.'
     : 'No conversations yet. Set yourself Available to receive chats.';
@@ -130,6 +131,17 @@ function renderAgentState(frame) {
     announcePolite(`Your status is now ${label}${reason}.`);
   }
   if (status === 'available' && byId('console-error').textContent === MISSED_OFFERS_TEXT) showError('');
+}
+
+/** The workload in the status bar: a list, one line a channel ("Chats: 1 of 3"), redrawn only when it changed. */
+function renderLoad(load, capacity) {
+  const lines = loadLines(load, capacity);
+  const key = lines.map((line) => line.text).join('\n');
+  if (key === shownLoad) return;
+  shownLoad = key;
+  const items = lines.map((line) => el('li', { 'data-channel': line.channel, text: line.text }));
+  byId('load-text').replaceChildren(el('ul', { class: 'load-list', 'data-testid': 'load' },
+    items.length ? items : el('li', { text: 'No contacts: you have no capacity set' })));
 }
 
 function handleError(frame) {
@@ -164,5 +176,6 @@ function showError(text) {
 }
 
 function updateTitle(offerCount) {
-  document.title = offerCount > 0 ? `(${offerCount}) New chat offer – ${BASE_TITLE}` : BASE_TITLE;
+  const offers = offerCount === 1 ? 'New offer' : 'New offers';
+  document.title = offerCount > 0 ? `(${offerCount}) ${offers} – ${BASE_TITLE}` : BASE_TITLE;
 }

@@ -2,22 +2,17 @@
 // A voice conversation has a call panel (calls.js) instead of the reply box and End chat; a text
 // (SMS) conversation's reply box counts texts, and each reply shows how far it got (texting.js); an email
 // conversation shows subjects, quoted text folded, files, a subject for the reply and Send and close (email.js).
+// Under each panel's heading, the citizen's earlier contacts, each of which can be opened (history.js).
 
-import { el, uuid, focusNode, setBusy, isBusy, parseTime } from '/static/dom.js';
+import { uuid, focusNode, setBusy, isBusy } from '/static/dom.js';
 import { buildPanel, buildMessage } from './panel.js';
 import { renderTransferred } from './offers.js';
 import { addTextCounter, createDeliveries } from './texting.js';
 import { createEmail } from './email.js';
+import { renderHistory } from './history.js';
 
 const FROM = new Set(['citizen', 'agent', 'system']);
 const MAX_REASON = 500;
-const HISTORY_OPEN_UP_TO = 3;
-const CHANNEL_WORDS = { chat: 'Chat', voice: 'Call', sms: 'Text', email: 'Email' };
-const STATE_WORDS = {
-  arriving: 'Arriving', queued: 'Waiting', offered: 'Being offered', assigned: 'With an adviser',
-  wrapup: 'In wrap-up', closed: 'Closed', abandoned: 'Left before an answer',
-};
-const WHEN = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 
 /** 'Chat' or 'Call', for the start of a sentence. */
 const title = (noun) => noun.charAt(0).toUpperCase() + noun.slice(1);
@@ -37,6 +32,7 @@ function transferTarget(queueLabel, agentName) {
 export function createConversations(container, emptyState, ctx) {
   const convs = new Map();
   const sentByMe = new Set();
+  const historyOpts = { queueLabel: ctx.queueLabel, announcePolite: ctx.announcePolite };
 
   function assign(frame) {
     const id = frame.conversation_id;
@@ -44,7 +40,7 @@ export function createConversations(container, emptyState, ctx) {
     const existing = convs.get(id);
     if (existing) {
       if (frame.transferred) renderTransferred(existing.parts.transferred, frame.transferred);
-      if (Array.isArray(frame.history)) renderHistory(existing.parts, frame.history, ctx.queueLabel);
+      if (Array.isArray(frame.history)) renderHistory(existing.parts, frame.history, historyOpts);
       renderTranscript(existing, frame.transcript);
       resendPending(existing);
       if (existing.voice) ctx.calls.reassign(id, frame.call, frame.state === 'wrapup');
@@ -78,7 +74,7 @@ export function createConversations(container, emptyState, ctx) {
     const conv = {
       id: frame.conversation_id, name, parts, voice, noun, state: 'active', seen: new Set(), pending: new Map(),
     };
-    renderHistory(parts, frame.history, ctx.queueLabel);
+    renderHistory(parts, frame.history, historyOpts);
     if (voice) addCall(conv, frame);
     if (frame.channel === 'sms') {
       conv.recount = addTextCounter(parts.input);
@@ -149,6 +145,14 @@ export function createConversations(container, emptyState, ctx) {
   function message(frame) {
     const conv = convs.get(frame.conversation_id);
     if (conv) addMessage(conv, frame);
+  }
+
+  /** conversation.history: the citizen's records were merged or split, or they proved their number. */
+  function history(frame) {
+    const conv = convs.get(frame.conversation_id);
+    if (!conv || !Array.isArray(frame.history)) return;
+    renderHistory(conv.parts, frame.history, historyOpts);
+    ctx.announcePolite(`Earlier contacts updated for ${conv.name}.`);
   }
 
   /** How far a reply in a text or email conversation got (message.status). */
@@ -342,35 +346,7 @@ export function createConversations(container, emptyState, ctx) {
   }
 
   return {
-    assign, message, messageStatus, messageFailed, ended, closed, resetBusy, focusInput, has: (id) => convs.has(id),
+    assign, message, messageStatus, history, messageFailed, ended, closed, resetBusy, focusInput,
+    has: (id) => convs.has(id),
   };
-}
-
-/**
- * "Earlier contacts": the citizen's other conversations on any channel (conversation.assigned
- * history, latest first) under the panel's heading; folded away when there are more than a few.
- * Drawn again when the server re-sends the conversation, keeping it open or closed as it was.
- */
-function renderHistory(parts, history, queueLabel) {
-  const list = Array.isArray(history) ? history : [];
-  const open = parts.history ? parts.history.open : list.length <= HISTORY_OPEN_UP_TO;
-  parts.history?.remove();
-  parts.history = null;
-  if (list.length === 0) return;
-  parts.history = el('details', { class: 'history', 'data-testid': 'history', open }, [
-    el('summary', { text: `Earlier contacts (${list.length})` }),
-    el('ul', { class: 'history__list' }, list.map((h) => historyItem(h, queueLabel))),
-  ]);
-  parts.transferred.after(parts.history);
-}
-
-/** "Text 3 Mar 2025, 14:05 · General enquiries · Closed · Alex Morgan" */
-function historyItem(h, queueLabel) {
-  const at = parseTime(h.queued_at);
-  const rest = [queueLabel(h.queue), STATE_WORDS[h.state] || h.state, h.agent || 'No adviser'];
-  return el('li', { class: 'history__item', 'data-testid': 'history-item', 'data-channel': h.channel }, [
-    el('strong', { text: CHANNEL_WORDS[h.channel] || h.channel || 'Contact' }), ' ',
-    at ? el('time', { datetime: h.queued_at, text: WHEN.format(at) }) : 'unknown time',
-    ` · ${rest.join(' · ')}`,
-  ]);
 }

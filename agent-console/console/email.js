@@ -148,11 +148,7 @@ export function createEmail(parts, name, opts) {
 
   function decorate(item, msg, from) {
     learn(msg, from);
-    if (from === 'system') return;
-    const subject = typeof msg.subject === 'string' ? msg.subject.trim() : '';
-    if (subject) item.prepend(el('h4', { class: 'message__subject', 'data-testid': 'message-subject', text: subject }));
-    if (from === 'citizen') foldQuoted(item, msg.text);
-    if (Array.isArray(msg.attachments) && msg.attachments.length) item.append(fileList(msg.attachments));
+    showMail(item, msg, from);
   }
 
   /** The subject to send with reply `id` (as the server will write it), remembered for a re-send. */
@@ -190,6 +186,19 @@ export function createEmail(parts, name, opts) {
   }
 
   return { decorate, extra, deliveries: { added, update: deliveries.update }, resetBusy };
+}
+
+/**
+ * Shows one transcript line (panel.js buildMessage's item) as mail: its subject as the line's heading, the
+ * citizen's quoted text folded, their files as download links. Also for an earlier email opened read-only
+ * (history.js), so both look alike.
+ */
+export function showMail(item, msg, from) {
+  if (from === 'system') return;
+  const subject = typeof msg.subject === 'string' ? msg.subject.trim() : '';
+  if (subject) item.prepend(el('h4', { class: 'message__subject', 'data-testid': 'message-subject', text: subject }));
+  if (from === 'citizen') foldQuoted(item, msg.text);
+  if (Array.isArray(msg.attachments) && msg.attachments.length) item.append(fileList(msg.attachments));
 }
 
 /** The subject field above the reply, the buttons below it, and the wording of an email's reply box. */

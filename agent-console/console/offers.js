@@ -1,27 +1,17 @@
-// Offers of chats and calls: one card per offer with a countdown, Accept and Decline.
+// Offers of chats, texts, emails and calls: one card per offer with a countdown, Accept and Decline.
 
 import { el, setText, isEditingText, focusNode, setBusy, isBusy } from '/static/dom.js';
+import { channelLabel, channelWords } from './channels.js';
 
 const EXPIRED_GRACE_MS = 5000;
 const URGENT_SECONDS = 10;
 const LANGUAGES = { en: 'English', cy: 'Welsh (Cymraeg)' };
-// What an offer card says, for a chat and for a call (`channel: "voice"`, whose citizen's name is
-// the caller's number). Chats keep their words; anything not voice is offered as a chat.
-const WORDS = {
-  chat: {
-    noun: 'chat',
-    nobody: 'a citizen',
-    accept: 'Accept',
-    decline: 'Decline',
-    abandoned: (name) => `${name} left before the chat started. The offer has been withdrawn.`,
-  },
-  call: {
-    noun: 'call',
-    nobody: 'an unknown caller',
-    accept: 'Accept call',
-    decline: 'Decline call',
-    abandoned: (name) => `${name} hung up before the call was answered. The offer has been withdrawn.`,
-  },
+// What an offer card says about who it is from when nobody is named (a call's or a text's citizen is their
+// number, an email's their address), and what it says when the citizen goes before it is answered.
+const NOBODY = { chat: 'a citizen', voice: 'an unknown caller', sms: 'an unknown number', email: 'an unknown sender' };
+const ABANDONED = {
+  chat: (name) => `${name} left before the chat started. The offer has been withdrawn.`,
+  voice: (name) => `${name} hung up before the call was answered. The offer has been withdrawn.`,
 };
 const WITHDRAWN_TEXT = {
   timeout: (name, w) => `The ${w.noun} offer from ${name} has timed out.`,
@@ -31,9 +21,22 @@ const WITHDRAWN_TEXT = {
   away: (name, w) => `The ${w.noun} offer from ${name} was withdrawn because you are no longer available.`,
 };
 
-/** The words of an offer of `channel`. */
-function wordsFor(channel) {
-  return channel === 'voice' ? WORDS.call : WORDS.chat;
+/**
+ * The words of an offer of `channel` (channels.js names it): "Text message from …", "Accept text".
+ * Chats keep their plain Accept and Decline; anything the console does not know is offered as a chat.
+ */
+export function offerWords(channel) {
+  const known = Object.hasOwn(NOBODY, channel) ? channel : 'chat';
+  const { label, noun } = channelWords(known);
+  const named = known !== 'chat';
+  return {
+    label,
+    noun,
+    nobody: NOBODY[known],
+    accept: named ? `Accept ${noun}` : 'Accept',
+    decline: named ? `Decline ${noun}` : 'Decline',
+    abandoned: ABANDONED[known] || ((name) => `${name} is no longer waiting. The ${noun} offer has been withdrawn.`),
+  };
 }
 
 /**
@@ -68,7 +71,7 @@ export function createOffers(list, emptyState, ctx) {
 
   function buildOffer(frame, seconds) {
     const id = frame.conversation_id;
-    const words = wordsFor(frame.channel);
+    const words = offerWords(frame.channel);
     const name = frame.citizen?.name || words.nobody;
     const titleId = `offer-${id}-title`;
     const countdown = el('strong', { 'data-testid': 'offer-countdown', text: String(seconds) });
@@ -86,7 +89,7 @@ export function createOffers(list, emptyState, ctx) {
     const card = el('li', {
       class: 'offer', 'data-testid': 'offer', 'data-conversation-id': id, 'aria-labelledby': titleId,
     }, [
-      el('h3', { id: titleId, text: `${title(words.noun)} from ${name}` }),
+      el('h3', { id: titleId, text: `${words.label} from ${name}` }),
       transferred,
       el('dl', { class: 'details-list' }, [
         detail('Queue', ctx.queueLabel(frame.queue)),
@@ -200,17 +203,6 @@ export function renderTransferred(node, transferred) {
   node.hidden = !text;
 }
 
-/** 'Chat' or 'Call', for the start of a sentence. */
-function title(noun) {
-  return noun.charAt(0).toUpperCase() + noun.slice(1);
-}
-
 function detail(term, value) {
   return el('div', {}, [el('dt', { text: term }), el('dd', { text: value })]);
-}
-
-const CHANNEL_LABELS = { chat: 'Chat', voice: 'Call', sms: 'Text message', email: 'Email' };
-
-export function channelLabel(channel) {
-  return CHANNEL_LABELS[channel] || 'Chat';
 }

@@ -1,7 +1,8 @@
 // Builds the DOM of one conversation panel. No state here: conversations.js drives it.
 
 import { el, parseTime, formatHM } from '/static/dom.js';
-import { channelLabel, renderTransferred } from './offers.js';
+import { renderTransferred } from './offers.js';
+import { channelLabel } from './channels.js';
 import { NO_ADVISER_TEXT } from './agents.js';
 
 const LANGUAGES = { en: 'English', cy: 'Welsh (Cymraeg)' };

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Locator, Page, expect
 
 from tests.helpers import PASSWORD, UNIT
@@ -42,3 +43,14 @@ def offer_card(page: Page, cid: str) -> Locator:
 
 def panel_of(page: Page, cid: str) -> Locator:
     return page.locator(f'[data-testid="conversation"][data-conversation-id="{cid}"]')
+
+
+async def assert_accessible(page: Page, state: str) -> None:
+    """axe-core finds nothing wrong with the page as it is now; ``state`` names it in a failure, which lists
+    each rule broken, why it matters, and the elements that break it."""
+    found = (await Axe().run(page)).response["violations"]
+    lines = []
+    for rule in found:
+        lines.append(f"{rule['id']} ({rule['impact']}): {rule['help']} ({rule['helpUrl']})")
+        lines += [f"    {node['target']}: {node.get('failureSummary', '')}" for node in rule["nodes"]]
+    assert not found, f"axe-core: {len(found)} accessibility violations {state}:\n" + "\n".join(lines)

@@ -75,13 +75,13 @@ async def test_agent_takes_two_chats_side_by_side_and_wraps_one_up(
     await expect(bob_panel).to_be_in_viewport()
     left, right = await ann_panel.bounding_box(), await bob_panel.bounding_box()
     assert left and right and left["y"] == right["y"] and left["x"] + left["width"] <= right["x"], (left, right)
-    await expect(page.locator("#load-text")).to_have_text("Chats: 2 of 3")
+    await expect(page.locator("#load-text")).to_contain_text("Chats: 2 of 3")
     await page.screenshot(path=artifacts / "console-two-chats.png", full_page=True)
 
     await wrap_up_as_resolved(page, ann_panel, ann, artifacts)
     await expect(ann_panel).to_have_count(0)
     await expect(bob_panel).to_be_visible()
-    await expect(page.locator("#load-text")).to_have_text("Chats: 1 of 3")
+    await expect(page.locator("#load-text")).to_contain_text("Chats: 1 of 3")
     row = await db.fetchrow("SELECT state, ended_by, disposition FROM conversations WHERE id = $1", uuid.UUID(ann_id))
     assert dict(row) == {"state": "closed", "ended_by": "agent", "disposition": "resolved"}
 
@@ -128,7 +128,7 @@ async def test_a_declined_offer_goes_and_the_citizen_stays_queued(
     await expect(page.locator("#offers-empty")).to_be_visible()
     await expect(page.locator("#polite-announcer")).to_contain_text("You declined the chat from Ann.")
     await expect(page.get_by_test_id("conversation")).to_have_count(0)
-    await expect(page.locator("#load-text")).to_have_text("Chats: 0 of 3")
+    await expect(page.locator("#load-text")).to_contain_text("Chats: 0 of 3")
 
     assert await citizen.maybe(lambda f: f["type"] in ("chat.ended", "chat.agent_joined"), timeout=1) is None
     assert await server.services.router_store.waiting("general") == [cid]

@@ -18,7 +18,7 @@ from playwright.async_api import Locator, Page, expect
 
 from channels.email.compose import reply_subject
 from contactd.embedded import free_port
-from tests.browser.pages import sign_in_available
+from tests.browser.pages import assert_accessible, sign_in_available
 from tests.channels.email.mailer import TO, mail, send
 from tests.channels.email.relay import Relay
 from tests.conftest import LiveServer, make_settings
@@ -109,6 +109,7 @@ async def test_an_email_is_read_with_its_files_then_answered_and_closed(
     await expect(quoted).to_be_visible()
     await expect(theirs.get_by_text(QUOTED.splitlines()[0])).to_be_visible()  # the attribution is kept too
     await expect(summary).to_have_text("Hide quoted text")
+    await assert_accessible(page, "with an email open, its quoted text shown")
     await expect(panel.locator('[data-testid="message"][data-from="system"]')).to_have_text(
         re.compile(rf"Acknowledgement sent \(case reference {reference}\)\.")
     )
@@ -158,6 +159,7 @@ async def test_an_email_is_read_with_its_files_then_answered_and_closed(
     await expect(panel.get_by_test_id("conversation-status")).to_have_text("Email ended by you.")
     await expect(panel.get_by_label("Outcome")).to_be_focused()
     await panel.screenshot(path=artifacts / "console-email.png")
+    await assert_accessible(page, "in an email's wrap-up")
     await panel.get_by_label("Outcome").select_option(label="Resolved")
     await panel.get_by_test_id("wrapup-done").click()
     await expect(panel).to_have_count(0)
@@ -189,6 +191,7 @@ async def test_a_reply_waiting_for_the_relay_shows_retrying_then_sent(
     )
     await expect(panel.get_by_label(f"Reply to {CITIZEN}")).to_have_value("")
     await panel.screenshot(path=artifacts / "console-email-retrying.png")
+    await assert_accessible(page, "with a reply retrying")
     assert await page.evaluate("window.pwned") is None
 
     await relay.start()

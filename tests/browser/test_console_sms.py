@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, WebSocketRoute, expect
 
-from tests.browser.pages import panel_of, sign_in_available
+from tests.browser.pages import assert_accessible, panel_of, sign_in_available
 from tests.channels.twilio_api import TwilioApi, api, server
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
 from tests.conftest import LiveServer
@@ -104,6 +104,7 @@ async def test_the_reply_box_counts_texts_and_each_reply_shows_its_delivery(
     await statuses.route(page)
     await sign_in_available(page)
     panel = await accept_text(page, twilio, "Hello, is my bin day changing?")
+    await assert_accessible(page, "with a text conversation open")
     box, count = panel.get_by_test_id("message-input"), panel.get_by_test_id("sms-count")
     live = panel.get_by_test_id("sms-count-live")
     await expect(count).to_have_text("No characters yet. One text holds 160 characters.")
@@ -159,6 +160,7 @@ async def test_the_reply_box_counts_texts_and_each_reply_shows_its_delivery(
     assert len(api.texts) == 2  # the server decided before the console heard: nothing more went to Twilio
     await box.fill("Diolch yn fawr iawn, bydd y lori'n dod ddydd Mawrth ŵ")
     await panel.screenshot(path=artifacts / "console-sms.png")
+    await assert_accessible(page, "with replies delivered, failed and not sent (STOP)")
 
 
 async def test_the_panel_lists_the_citizens_earlier_contacts(server: LiveServer, page: Page, artifacts: Path) -> None:
@@ -167,6 +169,8 @@ async def test_the_panel_lists_the_citizens_earlier_contacts(server: LiveServer,
     first = await accept_text(page, twilio, "First question")
     await expect(first.get_by_test_id("history")).to_have_count(0)  # never contacted us before
     await first.get_by_test_id("end-chat").click()
+    await expect(first.get_by_test_id("wrapup")).to_be_visible()
+    await assert_accessible(page, "in a text conversation's wrap-up")
     await first.locator('select[data-testid="disposition"]').select_option(label="Resolved")
     await first.get_by_test_id("wrapup-done").click()
     await expect(first).to_have_count(0)
@@ -192,6 +196,7 @@ async def test_the_panel_lists_the_citizens_earlier_contacts(server: LiveServer,
     await expect(earlier.first).to_have_text(re.compile(rf"^Call {when} · "))
     await expect(earlier.last).to_have_text(re.compile(r"^Text .* · Closed · Alex Morgan$"))
     await panel.screenshot(path=artifacts / "console-earlier-contacts.png")
+    await assert_accessible(page, "with a text conversation's earlier contacts listed")
 
 
 COUNTS = """async () => {
