@@ -43,14 +43,16 @@ class Agents:
         self.tasks = TaskSet()
         self.local: dict[int, User] = {}
 
-    async def set_status(self, user: User, status: str, reason: str = "") -> Agent | None:
-        """Set ``user``'s status with their current skills and capacity; tell every console they have open."""
+    async def set_status(self, user: User, status: str, reason: str = "", by: User | None = None) -> Agent | None:
+        """Set ``user``'s status with their current skills and capacity; tell every console they have open.
+        ``by``: the supervisor who set it (audited), when it was not the adviser."""
         profile = await self.staff.agent_profile(user.id)
         routing = profile.routing(self.default_capacity)
         agent = await self.router.set_status(
             str(user.id), status, routing, name=user.name, reason=reason, dispatch=False
         )
-        await self.store.event("agent.status", agent_id=user.id, data={"status": status, "reason": reason})
+        data = {"status": status, "reason": reason} | ({"by": by.id} if by else {})
+        await self.store.event("agent.status", agent_id=user.id, data=data)
         log.info("agent status %s", status, extra={"agent_id": user.id})
         # The console hears it is available before it hears of the offers that follow.
         await self.push_state(str(user.id))
@@ -93,6 +95,15 @@ class Agents:
         await asyncio.sleep(self.grace_s)
         if not await self._sockets_anywhere(str(user.id)):
             await self.set_status(user, "offline", "disconnected")
+
+    async def set_by_supervisor(self, supervisor: User, agent: User, status: str, reason: str) -> bool:
+        """A supervisor sets an adviser's status; False (nothing changed) for available when no console of
+        theirs is open, as offers would go to nobody."""
+        if status == "available" and not await self._sockets_anywhere(str(agent.id)):
+            return False
+        said = f"set by {supervisor.name}" + (f": {reason}" if reason else "")
+        await self.set_status(agent, status, said if status != "available" else "", by=supervisor)
+        return True
 
     async def _sockets_anywhere(self, agent_id: str) -> int:
         counts = await self.redis.hgetall(self.keys.sockets(agent_id))

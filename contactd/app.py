@@ -50,7 +50,7 @@ from contactd.staff import Staff
 from contactd.store import Store
 from contactd.tasks import TaskSet
 from contactd.texts import TextRecords
-from contactd.web import admin, http
+from contactd.web import admin, http, supervise
 from contactd.web import citizens as citizens_api
 from contactd.web import mail as mail_api
 from contactd.web import reports as reports_api
@@ -125,6 +125,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/conversations/{id}", http.conversation),
         Route("/api/attachments/{id}", mail_api.attachment),
         Route("/api/mailboxes", mail_api.mailboxes),
+        Route("/api/agents/{id}/status", supervise.agent_status, methods=["POST"]),
+        Route("/api/conversations/{id}/steer", supervise.steer, methods=["POST"]),
         Route("/api/reports/queues", reports_api.queues),
         Route("/api/reports/fairness", reports_api.fairness),
         Route("/api/citizens", citizens_api.find),

@@ -269,6 +269,19 @@ class RouterService:
             await self.routed_on(conversation_id, agent_id)
         return True
 
+    async def steer(self, conversation_id: str, queue: str | None, priority: int | None) -> str | None:
+        """A supervisor moves a waiting contact to ``queue`` and/or sets its ``priority``, keeping its arrival
+        time; the queue it was in, or None if it no longer waits. The caller records it, then dispatches."""
+        live = await self.store.conversation(conversation_id)
+        if live is None or live.state != "queued":
+            return None
+        to, level = queue or live.queue, live.priority if priority is None else priority
+        if not await self.store.steer(conversation_id, to, level, policy.queue_score(level, live.enqueued_ms)):
+            return None
+        await self.listener.changed(live.queue)
+        await self.listener.changed(to)
+        return live.queue
+
     async def routed_on(self, conversation_id: str, from_agent: str) -> None:
         """After a transfer: offer the conversation on, and the freed agent their next contact."""
         await self.dispatch_contact(conversation_id)

@@ -33,6 +33,7 @@ SCRIPTS = (
     "route_contact",
     "route_agent",
     "rechannel",
+    "steer",
 )
 DECIDING = ("route_contact", "route_agent")
 """The scripts that make decisions, which ``_decide.lua`` goes in front of (after ``_lib.lua``)."""
@@ -244,6 +245,11 @@ class RouterStore(StateReads):
             [k.conv(conversation_id), k.agent(agent_id), k.queue(queue), k.skip(conversation_id)],
             [conversation_id, agent_id, queue, score, reserved_for, until_ms, skip_ms],
         )
+        return as_text(r) == "OK"
+
+    async def steer(self, conversation_id: str, queue: str, priority: int, score: int) -> bool:
+        """Move a waiting contact to ``queue`` at ``priority`` (its ``score`` there); False if it no longer waits."""
+        r = await self._run("steer", [self.keys.conv(conversation_id)], [conversation_id, queue, priority, score])
         return as_text(r) == "OK"
 
     async def set_status(

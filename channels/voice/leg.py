@@ -25,6 +25,7 @@ from channels.voice.recording import Recorder
 from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.voice")
+PEER_CLOSE_S = 2.0
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 MAX_BUFFER = 320 * 10  # 200 ms of the adviser's audio: more is dropped, so the delay cannot grow
 HOLD = hold_pattern()
@@ -41,14 +42,21 @@ class CitizenTrack(MediaStreamTrack):
         super().__init__()
         self.leg = leg
         self.pts = 0
+        self.pc: RTCPeerConnection | None = None
+        """The adviser's peer connection this track is sent on: once the leg has moved on to another (a
+        transfer, a reload), this one takes none of the caller's audio while it closes."""
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        try:
-            pcm = await asyncio.wait_for(self.leg.heard.get(), 0.1)
-        except TimeoutError:
+        if self.pc is not None and self.leg.pc is not self.pc:
+            await asyncio.sleep(FRAME_SAMPLES / SAMPLE_RATE)
             pcm = SILENCE
+        else:
+            try:
+                pcm = await asyncio.wait_for(self.leg.heard.get(), 0.1)
+            except TimeoutError:
+                pcm = SILENCE
         frame = pcm_frame(SILENCE if self.leg.state == "held" else pcm, self.pts)
         self.pts += FRAME_SAMPLES
         return frame
@@ -99,7 +107,9 @@ class CallLeg:
         await self._close_peer()
         self.agent_id = agent_id
         pc = self.pc = RTCPeerConnection(self.ice)
-        pc.addTrack(CitizenTrack(self))
+        track = CitizenTrack(self)
+        track.pc = pc
+        pc.addTrack(track)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -133,9 +143,14 @@ class CallLeg:
         await self.tasks.stop()
 
     async def _close_peer(self) -> None:
+        """Close the adviser's peer connection, waiting for it at most ``PEER_CLOSE_S``: aiortc's close can
+        stall (aiortc issue #283), and the next adviser's answer, or a hang-up, must not wait on it."""
         pc, self.pc = self.pc, None
         if pc is not None:
-            await pc.close()
+            closing = self.tasks.spawn(pc.close())
+            done, _ = await asyncio.wait({closing}, timeout=PEER_CLOSE_S)
+            if not done:
+                log.warning("an adviser's peer connection is slow to close; going on without it")
         self.spoken.clear()
 
     async def _listen(self, track: MediaStreamTrack) -> None:

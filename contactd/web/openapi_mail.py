@@ -224,4 +224,50 @@ MAIL_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/agents/{id}/status": {
+        "post": {
+            "summary": "Set an adviser away, offline or available (supervisor, admin; audited with who did it)",
+            "description": "Away or offline withdraws their offers at once. Available only while they have the"
+            " console open.",
+            "security": [{"session": []}],
+            "parameters": _in_path("id", {"type": "integer", "description": "An adviser's user id"}),
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {
+                        "status": {"enum": ["available", "away", "offline"]},
+                        "reason": {"type": "string", "maxLength": 80},
+                    },
+                }
+            ),
+            "responses": {
+                "200": _json({"type": "object"}, "Set"),
+                "409": _json(ERROR, "Available asked for an adviser with no console open"),
+                **_refusals(missing="No such adviser"),
+            },
+        }
+    },
+    "/api/conversations/{id}/steer": {
+        "post": {
+            "summary": "Move a waiting contact to another queue or change its priority (supervisor, admin; audited)",
+            "description": "It keeps its arrival time; its escalation starts again in the new queue.",
+            "security": [{"session": []}],
+            "parameters": _in_path("id", {"type": "string", "format": "uuid"}),
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "properties": {
+                        "queue": {"type": "string"},
+                        "priority": {"type": "integer", "minimum": 0, "maximum": 999},
+                    },
+                }
+            ),
+            "responses": {
+                "200": _json({"type": "object"}, "Moved"),
+                "409": _json(ERROR, "No longer waiting (being offered or answered)"),
+                **_refusals(missing="No such conversation"),
+            },
+        }
+    },
 }
