@@ -1,10 +1,14 @@
 """Mail in: an SMTP server (aiosmtpd) in the node's own event loop, on ``CONTACTD_SMTP_PORT``.
 
 It takes mail only for the department's addresses (``mailboxes``: address → queue; others get 550),
-at most ``MAX_BYTES`` a message (552), parses it with the standard library (``policy.default``), and
-records each message once (its Message-ID): a new contact in the address's queue. Automatic mail
-(``Auto-Submitted``, a null sender, delivery reports) is accepted and dropped, so that no contact and
-no mail loop comes of it.
+at most ``MAX_BYTES`` a message (552) and ``PER_SENDER`` messages from one sender through one client in
+``RATE_WINDOW_S`` (451, try later), parses it with the standard library (``policy.default``), keeps the
+files within the limits of ``channels/email/compose.py``, and records each message once (its
+Message-ID): a reply from the citizen joins its conversation (by its headers or the case reference in
+the subject), anything else is a new contact in the address's queue, acknowledged with its reference.
+Automatic mail (``Auto-Submitted``, a null sender, delivery reports) is accepted and dropped, so that no
+contact and no mail loop comes of it. Whatever goes wrong on our side is a 451: the sender's server
+keeps the mail and tries again (docs/email.md).
 """
 
 from __future__ import annotations
