@@ -16,7 +16,7 @@ from tests.channels.voice.spectrum import dominant_frequency
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
 from tests.conftest import LiveServer
 from tests.contactd.test_hours import close_benefits_today
-from tests.helpers import Client, typed
+from tests.helpers import UNIT, Client, typed
 
 
 def conversation_of(twiml: str) -> str:
@@ -199,6 +199,15 @@ async def test_a_second_stream_for_the_same_call_is_refused(server: LiveServer, 
     cid = conversation_of(await twilio.dial(sid))
     first = await twilio.stream(sid, cid)
     try:
+        # Once the first stream is the call's (the caller waits in the queue, hearing hold audio), a replayed
+        # or duplicated start is refused. (Two starts at the same instant: whichever comes first wins.)
+        for _ in range(int(100 * UNIT)):
+            if (
+                first.heard
+                and await db.fetchval("SELECT state FROM conversations WHERE id = $1", uuid.UUID(cid)) == "queued"
+            ):
+                break
+            await asyncio.sleep(0.1)
         replayed = await twilio.stream(sid, cid)  # a replayed (or duplicated) start
         await asyncio.wait_for(replayed.closed.wait(), 15)
         assert replayed.ws.close_code == 1008
