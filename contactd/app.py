@@ -129,6 +129,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/conversations/{id}/steer", supervise.steer, methods=["POST"]),
         Route("/api/reports/queues", reports_api.queues),
         Route("/api/reports/fairness", reports_api.fairness),
+        Route("/api/reports/agents/{id}/timeline", reports_api.agent_timeline),
         Route("/api/citizens", citizens_api.find),
         Route("/api/citizens/{id}", citizens_api.record),
         Route("/api/citizens/{id}/merge", citizens_api.merge, methods=["POST"]),

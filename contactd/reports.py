@@ -39,6 +39,24 @@ max(extract(epoch FROM coalesce(c.assigned_at, c.ended_at) - c.queued_at)) AS ma
 """
 
 
+def segments(
+    before: tuple[str, str] | None, changes: list[tuple[datetime, str, str]], since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """An adviser's states over ``[since, until)``: each (status, reason) from when it began (or ``since``)
+    to the next change (or ``until``). ``before`` is the state they were in at ``since`` (None: offline)."""
+    status, reason = before or ("offline", "")
+    start, out = since, []
+    for at, new_status, new_reason in changes:
+        if (new_status, new_reason) == (status, reason):
+            continue
+        if at > start:
+            out.append({"status": status, "reason": reason, "from": start.isoformat(), "to": at.isoformat()})
+        status, reason, start = new_status, new_reason, max(at, since)
+    if until > start:
+        out.append({"status": status, "reason": reason, "from": start.isoformat(), "to": until.isoformat()})
+    return out
+
+
 def _seconds(value: Any) -> float | None:
     return round(float(value), 1) if value is not None else None
 
@@ -107,6 +125,46 @@ class Reports:
             since,
         )
         return {r["agent_id"]: r["n"] for r in rows}
+
+    async def agent_timeline(self, agent_id: int, since: datetime, until: datetime) -> dict[str, Any]:
+        """An adviser's states over the period (from their ``agent.status`` events) and the contacts they had."""
+        prior = await self.pool.fetchrow(
+            "SELECT data->>'status' AS status, coalesce(data->>'reason', '') AS reason FROM events"
+            " WHERE tenant_id = $1 AND type = 'agent.status' AND agent_id = $2 AND at < $3 ORDER BY at DESC, id DESC"
+            " LIMIT 1",
+            self.tenant,
+            agent_id,
+            since,
+        )
+        rows = await self.pool.fetch(
+            "SELECT at, data->>'status' AS status, coalesce(data->>'reason', '') AS reason FROM events"
+            " WHERE tenant_id = $1 AND type = 'agent.status' AND agent_id = $2 AND at >= $3 AND at < $4"
+            " ORDER BY at, id",
+            self.tenant,
+            agent_id,
+            since,
+            until,
+        )
+        contacts = await self.pool.fetch(
+            "SELECT id::text, channel, assigned_at, closed_at FROM conversations WHERE tenant_id = $1"
+            " AND agent_id = $2 AND assigned_at < $4 AND coalesce(closed_at, now()) >= $3 ORDER BY assigned_at",
+            self.tenant,
+            agent_id,
+            since,
+            until,
+        )
+        before = (prior["status"], prior["reason"]) if prior else None
+        states = segments(before, [(r["at"], r["status"], r["reason"]) for r in rows], since, until)
+        handled = [
+            {
+                "conversation_id": c["id"],
+                "channel": c["channel"],
+                "from": c["assigned_at"].isoformat(),
+                "to": c["closed_at"].isoformat() if c["closed_at"] else None,
+            }
+            for c in contacts
+        ]
+        return {"states": states, "contacts": handled}
 
     async def history(
         self, since: datetime, until: datetime, interval: str, queue: str | None = None, channel: str | None = None

@@ -270,4 +270,30 @@ MAIL_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/reports/agents/{id}/timeline": {
+        "get": {
+            "summary": "An adviser's states over up to 31 days, and the contacts they had (supervisor, admin)",
+            "security": [{"session": []}],
+            "parameters": [*_in_path("id", {"type": "integer"}), *PERIOD],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "states": {
+                                "type": "array",
+                                "items": {"type": "object", "description": "status, reason, from, to"},
+                            },
+                            "contacts": {
+                                "type": "array",
+                                "items": {"type": "object", "description": "conversation_id, channel, from, to"},
+                            },
+                        },
+                    },
+                    "The timeline",
+                ),
+                **_refusals(body=False, missing="No such adviser"),
+            },
+        }
+    },
 }

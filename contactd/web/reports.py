@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from contactd.reports import INTERVALS, MAX_BUCKETS, Reports
+from contactd.web.admin import _adviser
 from contactd.web.citizens import _supervisor
 from contactd.web.http import error, services
 from router.model import CHANNELS
 
 MAX_RANGE = timedelta(days=366)
+MAX_TIMELINE = timedelta(days=31)
 
 
 def _when(value: str | None) -> datetime | None:
@@ -75,6 +77,26 @@ async def fairness(request: Request) -> Response:
     svc = services(request)
     groups = await Reports(svc.pool, svc.settings.tenant).fairness(*period)
     return JSONResponse({"from": period[0].isoformat(), "to": period[1].isoformat(), **groups})
+
+
+async def agent_timeline(request: Request) -> Response:
+    """``/api/reports/agents/{id}/timeline?from=&to=``: an adviser's states over the period (at most 31 days)
+    and the contacts they had in it."""
+    if isinstance(who := await _supervisor(request), Response):
+        return who
+    period = _period(request)
+    if isinstance(period, Response):
+        return period
+    if period[1] - period[0] > MAX_TIMELINE:
+        return error(400, "A timeline covers at most 31 days.")
+    agent = await _adviser(request)
+    if agent is None:
+        return error(404, "No such adviser.")
+    svc = services(request)
+    timeline = await Reports(svc.pool, svc.settings.tenant).agent_timeline(agent.id, *period)
+    return JSONResponse(
+        {"agent": agent.public(), "from": period[0].isoformat(), "to": period[1].isoformat(), **timeline}
+    )
 
 
 def _csv(rows: list[dict[str, object]], name: str) -> Response:

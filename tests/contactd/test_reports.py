@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 
+from contactd.reports import segments
 from tests.conftest import LiveServer
-from tests.helpers import login
+from tests.helpers import login, typed
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday; London is on UTC in November
 
@@ -161,3 +162,51 @@ async def test_reports_are_for_supervisors_and_say_what_is_wrong(server: LiveSer
         assert r.status_code == 400 and r.json()["error"], params
     assert (await report(server, "/api/reports/admin", "admin", **day)).status_code == 404
     assert (await report(server, "/api/reports/queues", "admin", **day)).json()["rows"] == []
+
+
+def test_an_advisers_states_are_cut_to_the_period_and_join_repeats() -> None:
+    t = [DAY + timedelta(hours=h) for h in range(24)]
+    changes = [
+        (t[9], "available", ""),
+        (t[9], "available", ""),  # said twice: one state
+        (t[12], "away", "lunch"),
+        (t[13], "available", ""),
+    ]
+    states = segments(("offline", "disconnected"), changes, t[8], t[17])
+    assert [(s["status"], s["reason"], s["from"][11:16], s["to"][11:16]) for s in states] == [
+        ("offline", "disconnected", "08:00", "09:00"),
+        ("available", "", "09:00", "12:00"),
+        ("away", "lunch", "12:00", "13:00"),
+        ("available", "", "13:00", "17:00"),
+    ]
+    assert segments(None, [], t[8], t[9]) == [
+        {"status": "offline", "reason": "", "from": t[8].isoformat(), "to": t[9].isoformat()}
+    ]
+
+
+async def test_an_advisers_timeline_shows_their_states_and_contacts(server: LiveServer, db: asyncpg.Pool) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    agent = await server.agent("agent2")
+    _, queued = await server.citizen("benefits")
+    await agent.take(queued["conversation_id"])
+    await agent.send({"type": "agent.status", "status": "away", "reason": "training"})
+    await agent.expect(typed("agent.state", status="away"))
+    bethan = await db.fetchval(
+        "SELECT id FROM users WHERE tenant_id = $1 AND username = 'agent2'", server.settings.tenant
+    )
+    period = {"from": since.isoformat(), "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
+    r = await report(server, f"/api/reports/agents/{bethan}/timeline", **period)
+    assert r.status_code == 200
+    body = r.json()
+    assert [(s["status"], s["reason"]) for s in body["states"]] == [
+        ("offline", ""),
+        ("available", ""),
+        ("away", "training"),
+    ]
+    assert [(c["conversation_id"], c["channel"], c["to"]) for c in body["contacts"]] == [
+        (queued["conversation_id"], "chat", None)  # still with them
+    ]
+    assert (await report(server, f"/api/reports/agents/{bethan}/timeline", "agent2", **period)).status_code == 403
+    month = {"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"}
+    assert (await report(server, f"/api/reports/agents/{bethan}/timeline", **month)).status_code == 400
+    assert (await report(server, "/api/reports/agents/999999/timeline", **period)).status_code == 404
