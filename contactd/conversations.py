@@ -317,8 +317,7 @@ class Conversations:
             # Into the outbox first, so that the echo carries the subject as mailed and its status. A re-sent
             # reply goes into the outbox if it did not get there the first time (and only then).
             await self.mail_reply(user, conversation_id, client_id, msg.text, subject)
-            mine = await self.store.transcript(conversation_id)
-            msg = next(m for m in mine if m.sender == "agent" and m.client_id == client_id)
+            msg = await self.store.message(conversation_id, "agent", client_id)
         frame = {"type": "message", **msg.frame()}
         if new:
             await self.to_citizen(conversation_id, frame)

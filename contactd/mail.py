@@ -140,7 +140,7 @@ class MailRecords:
             row_id = await self._add(conn, uuid.UUID(conversation_id), mail)
         if row_id is None:
             return None
-        return (await self.store.transcript(conversation_id, row_id))[0]
+        return await self.store.message(conversation_id, "citizen", mail.message_id[:300])
 
     async def thread_of(self, references: list[str], reference: str | None) -> Thread | None:
         """The conversation a reply belongs to: one whose message (ours or theirs) it names, else its case reference."""

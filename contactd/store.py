@@ -105,6 +105,13 @@ FROM conversations c JOIN queues q ON q.id = c.queue_id JOIN citizens z ON z.id 
 """
 
 
+MESSAGE_SQL = """
+SELECT m.client_id, m.sender, m.body, m.created_at, m.subject, m.delivery,
+       coalesce((SELECT json_agg(json_build_object('id', a.id, 'name', a.filename, 'type', a.content_type,
+                 'size', a.size) ORDER BY a.id) FROM attachments a WHERE a.message_id = m.id), '[]')::text AS files
+FROM messages m"""
+
+
 class Store:
     """PostgreSQL access for one tenant; routing receipts go through ``eventlog``, which its owner starts and closes."""
 
@@ -241,17 +248,22 @@ class Store:
         )
         return found is not None
 
-    async def transcript(self, conversation_id: str, after: int = 0) -> list[Message]:
-        """A conversation's messages from row ``after`` on (0: all), each with its subject, status and files."""
+    async def transcript(self, conversation_id: str) -> list[Message]:
+        """A conversation's messages, each with its subject, status and files."""
         rows = await self.pool.fetch(
-            "SELECT m.client_id, m.sender, m.body, m.created_at, m.subject, m.delivery,"
-            " coalesce((SELECT json_agg(json_build_object('id', a.id, 'name', a.filename, 'type', a.content_type,"
-            " 'size', a.size) ORDER BY a.id) FROM attachments a WHERE a.message_id = m.id), '[]')::text AS files"
-            " FROM messages m WHERE m.conversation_id = $1 AND m.id >= $2 ORDER BY m.id",
-            uuid.UUID(conversation_id),
-            after,
+            MESSAGE_SQL + " WHERE m.conversation_id = $1 ORDER BY m.id", uuid.UUID(conversation_id)
         )
         return [Message.from_row(r) for r in rows]
+
+    async def message(self, conversation_id: str, sender: str, client_id: str) -> Message:
+        """One message as the transcript shows it (with its subject, status and files)."""
+        row = await self.pool.fetchrow(
+            MESSAGE_SQL + " WHERE m.conversation_id = $1 AND m.sender = $2 AND m.client_id = $3",
+            uuid.UUID(conversation_id),
+            sender,
+            client_id,
+        )
+        return Message.from_row(row)
 
     async def events(self, conversation_id: str) -> list[dict[str, Any]]:
         """A conversation's audit events, oldest first, including the receipts still queued in this node."""

@@ -6,6 +6,7 @@
 // nothing a citizen sent is shown inline. The parsers are plain functions; createEmail uses them.
 
 import { el, setText, setBusy } from '/static/dom.js';
+import { laterStatus, renderDelivery } from './texting.js';
 
 // A case reference, as channels/email/compose.py makes them (Crockford's base 32: no I, L, O or U).
 const REFERENCE = /\bCD-([0-9A-HJKMNP-TV-Z]{6})\b/i;
@@ -107,11 +108,7 @@ const DELIVERY = {
 };
 
 /** The status a reply now has: `next`, unless it is unknown or `current` is already as far or further. */
-export function laterMailStatus(current, next) {
-  if (!Object.hasOwn(DELIVERY_RANK, next)) return current;
-  if (!current) return next;
-  return DELIVERY_RANK[next] > DELIVERY_RANK[current] ? next : current;
-}
+export const laterMailStatus = (current, next) => laterStatus(DELIVERY_RANK, current, next);
 
 /**
  * Makes a conversation panel (panel.js buildPanel's parts) an email panel. opts: { announce(text),
@@ -290,7 +287,7 @@ function createMailDeliveries(list, name, opts, moved) {
     const now = laterMailStatus(statuses.get(id) ?? (mine ? 'pending' : undefined), status);
     if (!now) return;
     statuses.set(id, now);
-    render(item, now);
+    renderDelivery(item, DELIVERY, now);
     moved(id, now);
   }
 
@@ -304,7 +301,7 @@ function createMailDeliveries(list, name, opts, moved) {
     if (item) {
       const log = list.parentElement; // keep the newest line in view if it was (as addMessage does)
       const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-      render(item, now);
+      renderDelivery(item, DELIVERY, now);
       if (atBottom) log.scrollTop = log.scrollHeight;
     }
     moved(id, now);
@@ -323,17 +320,4 @@ function createMailDeliveries(list, name, opts, moved) {
   }
 
   return { added, update };
-}
-
-function render(item, status) {
-  const { tone, text } = DELIVERY[status];
-  let line = item.querySelector('.message__delivery');
-  if (!line) {
-    // Not read out by the transcript's live log on each change: tell() announces them instead.
-    line = el('p', { class: 'message__delivery', 'data-testid': 'message-delivery', 'aria-live': 'off' });
-    item.append(line);
-  }
-  line.dataset.status = status;
-  line.dataset.tone = tone;
-  setText(line, text);
 }

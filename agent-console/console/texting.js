@@ -97,12 +97,17 @@ const DELIVERY = {
   opted_out: { tone: 'opted-out', text: OPTED_OUT },
 };
 
-/** The status a reply now has: `next`, unless it is unknown or `current` is already as far or further. */
-export function laterDelivery(current, next) {
-  if (!Object.hasOwn(DELIVERY_RANK, next)) return current;
+/**
+ * The status a reply now has, by a channel's `rank` of statuses: `next`, unless it is unknown or
+ * `current` is already as far or further (texts here, email in email.js).
+ */
+export function laterStatus(rank, current, next) {
+  if (!Object.hasOwn(rank, next)) return current;
   if (!current) return next;
-  return DELIVERY_RANK[next] > DELIVERY_RANK[current] ? next : current;
+  return rank[next] > rank[current] ? next : current;
 }
+
+export const laterDelivery = (current, next) => laterStatus(DELIVERY_RANK, current, next);
 
 /**
  * Puts the live count under a text conversation's reply box (described by it, not announced per
@@ -139,7 +144,7 @@ export function createDeliveries(list, name, announce) {
   /** A reply appeared in the transcript: show how far it got (Sending… if it is ours and no news yet). */
   function added(item, id, mine) {
     const status = statuses.get(id) ?? (mine ? 'pending' : null);
-    if (status) render(item, status);
+    if (status) renderDelivery(item, DELIVERY, status);
   }
 
   /** A message.status frame; it may come before the reply itself. */
@@ -152,7 +157,7 @@ export function createDeliveries(list, name, announce) {
       // Keep the newest line in view when the transcript was scrolled to the bottom (as addMessage does).
       const log = list.parentElement;
       const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-      render(item, now);
+      renderDelivery(item, DELIVERY, now);
       if (atBottom) log.scrollTop = log.scrollHeight;
     }
     if (now === 'opted_out') {
@@ -165,11 +170,12 @@ export function createDeliveries(list, name, announce) {
   return { added, update };
 }
 
-function render(item, status) {
-  const { tone, text } = DELIVERY[status];
+/** Show a reply's `status` under it, in the words of `shown` (the channel's table of tone and text). */
+export function renderDelivery(item, shown, status) {
+  const { tone, text } = shown[status];
   let line = item.querySelector('.message__delivery');
   if (!line) {
-    // Not read out by the transcript's live log on each change: failures are announced instead.
+    // Not read out by the transcript's live log on each change: the channel announces what matters.
     line = el('p', { class: 'message__delivery', 'data-testid': 'message-delivery', 'aria-live': 'off' });
     item.append(line);
   }

@@ -12,22 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from channels.voice.numbers import uk_number
-from contactd.auth import current_user
 from contactd.errors import Conflict, NotFound
-from contactd.staff import User
 from contactd.web.admin import _json_object
-from contactd.web.http import error, services
+from contactd.web.http import error, services, supervisor
 
 MAX_SPLIT = 500
-
-
-async def _supervisor(request: Request) -> User | Response:
-    user = await current_user(request, services(request).staff)
-    if user is None:
-        return error(401, "Not signed in.")
-    if user.role not in ("supervisor", "admin"):
-        return error(403, "Only a supervisor or an admin may see and change citizen records.")
-    return user
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -39,7 +28,7 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 async def find(request: Request) -> Response:
     """``?phone=+447700900123`` or ``?email=sian@example.org``: the record that number or address leads to."""
-    who = await _supervisor(request)
+    who = await supervisor(request)
     if isinstance(who, Response):
         return who
     kind = next((k for k in ("phone", "email") if request.query_params.get(k)), None)
@@ -56,7 +45,7 @@ async def find(request: Request) -> Response:
 
 
 async def record(request: Request) -> Response:
-    who = await _supervisor(request)
+    who = await supervisor(request)
     if isinstance(who, Response):
         return who
     cid = _uuid(request.path_params["id"])
@@ -71,7 +60,7 @@ async def merge(request: Request) -> Response:
     """``{"from": "<citizen id>", "reason": "..."}``: that record's conversations, numbers and addresses
     join this one; it then points here."""
     svc = services(request)
-    who = await _supervisor(request)
+    who = await supervisor(request)
     if isinstance(who, Response):
         return who
     body = await _json_object(request) or {}
@@ -93,7 +82,7 @@ async def split(request: Request) -> Response:
     """``{"conversations": [...], "phones": [...], "emails": [...]}``: those conversations (and numbers and
     addresses) are someone else's; they go to a new record."""
     svc = services(request)
-    who = await _supervisor(request)
+    who = await supervisor(request)
     if isinstance(who, Response):
         return who
     body = await _json_object(request) or {}

@@ -14,6 +14,7 @@ from contactd.console_protocol import DISPOSITIONS
 from contactd.errors import NotFound
 from contactd.metrics import CONTENT_TYPE_LATEST
 from contactd.receipts import routing_report
+from contactd.staff import User
 from contactd.store import Conversation
 from contactd.web.openapi import OPENAPI
 
@@ -24,6 +25,16 @@ def services(request: Request) -> Any:
 
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+async def supervisor(request: Request) -> User | Response:
+    """The signed-in supervisor or admin, else the response that refuses the caller (401, 403)."""
+    user = await current_user(request, services(request).staff)
+    if user is None:
+        return error(401, "Not signed in.")
+    if user.role not in ("supervisor", "admin"):
+        return error(403, "Only a supervisor or an admin may do this.")
+    return user
 
 
 async def healthz(request: Request) -> Response:

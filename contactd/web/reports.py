@@ -12,8 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from contactd.reports import INTERVALS, MAX_BUCKETS, Reports
 from contactd.web.admin import _adviser
-from contactd.web.citizens import _supervisor
-from contactd.web.http import error, services
+from contactd.web.http import error, services, supervisor
 from router.model import CHANNELS
 
 MAX_RANGE = timedelta(days=366)
@@ -43,7 +42,7 @@ def _period(request: Request) -> tuple[datetime, datetime] | Response:
 async def queues(request: Request) -> Response:
     """``?from=&to=&interval=15m|1h|1d[&queue=][&channel=][&format=csv]``: figures per interval, queue
     and channel."""
-    if isinstance(who := await _supervisor(request), Response):
+    if isinstance(who := await supervisor(request), Response):
         return who
     period = _period(request)
     if isinstance(period, Response):
@@ -69,7 +68,7 @@ async def queues(request: Request) -> Response:
 
 async def fairness(request: Request) -> Response:
     """``?from=&to=``: waits, service level and abandonment by the citizen's language and by channel."""
-    if isinstance(who := await _supervisor(request), Response):
+    if isinstance(who := await supervisor(request), Response):
         return who
     period = _period(request)
     if isinstance(period, Response):
@@ -82,7 +81,7 @@ async def fairness(request: Request) -> Response:
 async def agent_timeline(request: Request) -> Response:
     """``/api/reports/agents/{id}/timeline?from=&to=``: an adviser's states over the period (at most 31 days)
     and the contacts they had in it."""
-    if isinstance(who := await _supervisor(request), Response):
+    if isinstance(who := await supervisor(request), Response):
         return who
     period = _period(request)
     if isinstance(period, Response):

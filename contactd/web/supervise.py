@@ -8,8 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from contactd.errors import NotFound
 from contactd.web.admin import _adviser, _json_object
-from contactd.web.citizens import _supervisor
-from contactd.web.http import error, services
+from contactd.web.http import error, services, supervisor
 
 STATUSES = ("available", "away", "offline")
 
@@ -18,7 +17,7 @@ async def agent_status(request: Request) -> Response:
     """``{"status": "away" | "offline" | "available", "reason"?}``: away or offline withdraws the adviser's
     offers at once; available only while they have the console open (409 otherwise)."""
     svc = services(request)
-    if isinstance(who := await _supervisor(request), Response):
+    if isinstance(who := await supervisor(request), Response):
         return who
     body = await _json_object(request) or {}
     status, reason = body.get("status"), body.get("reason", "")
@@ -36,7 +35,7 @@ async def steer(request: Request) -> Response:
     """``{"queue"?: "<queue>", "priority"?: 0-999}``: a waiting contact goes to that queue and/or priority,
     keeping its arrival time; 409 once it is being offered or answered."""
     svc = services(request)
-    if isinstance(who := await _supervisor(request), Response):
+    if isinstance(who := await supervisor(request), Response):
         return who
     body = await _json_object(request) or {}
     queue, priority = body.get("queue"), body.get("priority")

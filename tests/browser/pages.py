@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, WebSocketRoute, expect
 
 from tests.helpers import PASSWORD, UNIT
 
@@ -54,3 +56,35 @@ async def assert_accessible(page: Page, state: str) -> None:
         lines.append(f"{rule['id']} ({rule['impact']}): {rule['help']} ({rule['helpUrl']})")
         lines += [f"    {node['target']}: {node.get('failureSummary', '')}" for node in rule["nodes"]]
     assert not found, f"axe-core: {len(found)} accessibility violations {state}:\n" + "\n".join(lines)
+
+
+class HeldFrames:
+    """The console's /ws/agent socket passed through as it is, except that frames of type ``kind`` wait
+    while ``holding`` (so a test sees the console before they arrive, e.g. a reply before Twilio took it)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.holding = False
+        self.held: list[str | bytes] = []
+        self.console: WebSocketRoute | None = None
+
+    async def route(self, page: Page) -> None:
+        await page.route_web_socket(re.compile(r"/ws/agent$"), self._connect)
+
+    def _connect(self, console: WebSocketRoute) -> None:
+        self.console = console
+        console.connect_to_server().on_message(self._from_server)
+
+    def _from_server(self, message: str | bytes) -> None:
+        assert self.console is not None
+        if self.holding and json.loads(message).get("type") == self.kind:
+            self.held.append(message)
+        else:
+            self.console.send(message)
+
+    def release(self) -> None:
+        assert self.console is not None
+        self.holding = False
+        for message in self.held:
+            self.console.send(message)
+        self.held.clear()

@@ -9,7 +9,6 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -17,12 +16,13 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from channels.email.compose import reply_subject
-from contactd.embedded import free_port
 from tests.browser.pages import assert_accessible, sign_in_available
 from tests.channels.email.mailer import TO, mail, send
-from tests.channels.email.relay import Relay
-from tests.conftest import LiveServer, make_settings
+from tests.channels.email.relay import Relay, relay, server
+from tests.conftest import LiveServer
 from tests.helpers import UNIT
+
+__all__ = ["relay", "server"]  # fixtures, from tests.channels.email.relay
 
 pytestmark = pytest.mark.browser
 
@@ -32,27 +32,6 @@ REFERENCE = re.compile(r"\[Ref: (CD-[0-9A-Z]{6})\]")
 QUOTED = (
     "On Mon, 2 Mar 2026 at 09:00, Benefits team <benefits@demo.contactd.local> wrote:\n> Please send us your payslip."
 )
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[Relay]:
-    relay = Relay(free_port())
-    yield relay
-    await relay.stop()
-
-
-@pytest.fixture
-async def server(
-    server_urls: tuple[str, str], department: str, tmp_path: Path, relay: Relay
-) -> AsyncIterator[LiveServer]:
-    """contactd taking mail on its own SMTP port and sending through the test's relay."""
-    settings = make_settings(
-        server_urls, department, tmp_path, smtp_port=free_port(), smtp_relay_url=f"smtp://127.0.0.1:{relay.port}"
-    )
-    live = await LiveServer(settings).start()
-    live.services.mail_sender.first_retry_s = 0.2  # a relay outage of seconds, not minutes
-    yield live
-    await live.stop()
 
 
 async def acknowledged(db: asyncpg.Pool, server: LiveServer) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Locator, Page, WebSocketRoute, expect
+from playwright.async_api import Locator, Page, expect
 
 from contactd.embedded import free_port
-from tests.browser.pages import assert_accessible, offer_card, panel_of, sign_in_available
+from tests.browser.pages import HeldFrames, assert_accessible, offer_card, panel_of, sign_in_available
 from tests.channels.email.mailer import mail, send
 from tests.channels.twilio_api import NUMBER, SID, TOKEN, TwilioApi, api
 from tests.channels.voice.twilio import TwilioStandIn
@@ -204,37 +204,6 @@ async def test_a_chat_citizen_who_proves_their_mobile_brings_their_texts_into_th
     await citizen.ws.close()
 
 
-class HeldHistory:
-    """The console's /ws/agent socket passed through as it is, except that conversation.history frames wait
-    while ``holding`` (so the adviser still sees a contact the server has already taken away)."""
-
-    def __init__(self) -> None:
-        self.holding = False
-        self.held: list[str | bytes] = []
-        self.console: WebSocketRoute | None = None
-
-    async def route(self, page: Page) -> None:
-        await page.route_web_socket(re.compile(r"/ws/agent$"), self._connect)
-
-    def _connect(self, console: WebSocketRoute) -> None:
-        self.console = console
-        console.connect_to_server().on_message(self._from_server)
-
-    def _from_server(self, message: str | bytes) -> None:
-        assert self.console is not None
-        if self.holding and json.loads(message).get("type") == "conversation.history":
-            self.held.append(message)
-        else:
-            self.console.send(message)
-
-    def release(self) -> None:
-        assert self.console is not None
-        self.holding = False
-        for message in self.held:
-            self.console.send(message)
-        self.held.clear()
-
-
 async def citizen_id(web: httpx.AsyncClient, phone: str) -> str:
     found = await web.get("/api/citizens", params={"phone": phone})
     assert found.status_code == 200, found.text
@@ -250,7 +219,7 @@ async def test_a_merge_keeps_the_list_as_it_was_and_a_contact_split_off_cannot_b
         web.headers["Cookie"] = await login(server.base, "admin")
         changed = await web.patch("/api/queues/general", json={"previous_agent": {"days": 0}})
         assert changed.status_code == 200, changed.text
-    held = HeldHistory()
+    held = HeldFrames("conversation.history")
     await held.route(page)
     await sign_in_available(page)
     assert (await TwilioStandIn(server).post("/twilio/sms", text("Any news?"))).status_code == 200

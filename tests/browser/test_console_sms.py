@@ -5,7 +5,6 @@ shows how far each reply got; STOP is honoured; every panel lists the citizen's 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import secrets
 import time
@@ -13,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Locator, Page, WebSocketRoute, expect
+from playwright.async_api import Locator, Page, expect
 
-from tests.browser.pages import assert_accessible, panel_of, sign_in_available
+from tests.browser.pages import HeldFrames, assert_accessible, panel_of, sign_in_available
 from tests.channels.twilio_api import TwilioApi, api, server
 from tests.channels.voice.twilio import TwilioStandIn, call_sid
 from tests.conftest import LiveServer
@@ -62,37 +61,6 @@ async def accept_text(page: Page, twilio: TwilioStandIn, body: str) -> Locator:
     return panel
 
 
-class HeldStatuses:
-    """The console's /ws/agent socket passed through as it is, except that message.status frames wait
-    while ``holding`` (so a test sees a reply before Twilio took it)."""
-
-    def __init__(self) -> None:
-        self.holding = False
-        self.held: list[str | bytes] = []
-        self.console: WebSocketRoute | None = None
-
-    async def route(self, page: Page) -> None:
-        await page.route_web_socket(re.compile(r"/ws/agent$"), self._connect)
-
-    def _connect(self, console: WebSocketRoute) -> None:
-        self.console = console
-        console.connect_to_server().on_message(self._from_server)
-
-    def _from_server(self, message: str | bytes) -> None:
-        assert self.console is not None
-        if self.holding and json.loads(message).get("type") == "message.status":
-            self.held.append(message)
-        else:
-            self.console.send(message)
-
-    def release(self) -> None:
-        assert self.console is not None
-        self.holding = False
-        for message in self.held:
-            self.console.send(message)
-        self.held.clear()
-
-
 def reply(panel: Locator, body: str) -> Locator:
     return panel.locator('[data-testid="message"][data-from="agent"]', has_text=body)
 
@@ -100,7 +68,7 @@ def reply(panel: Locator, body: str) -> Locator:
 async def test_the_reply_box_counts_texts_and_each_reply_shows_its_delivery(
     server: LiveServer, api: TwilioApi, page: Page, artifacts: Path
 ) -> None:
-    twilio, statuses = TwilioStandIn(server), HeldStatuses()
+    twilio, statuses = TwilioStandIn(server), HeldFrames("message.status")
     await statuses.route(page)
     await sign_in_available(page)
     panel = await accept_text(page, twilio, "Hello, is my bin day changing?")

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from contactd.embedded import free_port
+from tests.conftest import LiveServer, make_settings
 from tests.helpers import UNIT
 
 
@@ -52,3 +57,25 @@ class Relay:
 
     def with_header(self, name: str, value: Any) -> list[EmailMessage]:
         return [m for _, _, m in self.mails if str(m.get(name, "")) == str(value)]
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[Relay]:
+    """A local relay, not yet started (a test starts it, or leaves it down for an outage)."""
+    relay = Relay(free_port())
+    yield relay
+    await relay.stop()
+
+
+@pytest.fixture
+async def server(
+    server_urls: tuple[str, str], department: str, tmp_path: Path, relay: Relay
+) -> AsyncIterator[LiveServer]:
+    """contactd taking mail on its own SMTP port and sending through the test's relay."""
+    settings = make_settings(
+        server_urls, department, tmp_path, smtp_port=free_port(), smtp_relay_url=f"smtp://127.0.0.1:{relay.port}"
+    )
+    live = await LiveServer(settings).start()
+    live.services.mail_sender.first_retry_s = 0.2  # a relay outage of seconds, not minutes
+    yield live
+    await live.stop()

@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
 from channels.email.inbound import PER_SENDER
-from contactd.embedded import free_port
 from tests.channels.email.mailer import conversations, mail, send
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer
 from tests.helpers import login
 
 PDF = b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n"
-
-
-@pytest.fixture
-async def server(server_urls: tuple[str, str], department: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    live = await LiveServer(make_settings(server_urls, department, tmp_path, smtp_port=free_port())).start()
-    yield live
-    await live.stop()
 
 
 async def test_files_within_the_limits_are_kept_and_the_adviser_is_told_of_the_others(

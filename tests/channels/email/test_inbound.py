@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import re
 import smtplib
-from collections.abc import AsyncIterator
 from email.message import EmailMessage
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-from contactd.embedded import free_port
 from tests.channels.email.mailer import TO, conversations, mail, send
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer
 from tests.helpers import typed
-
-
-@pytest.fixture
-async def server(server_urls: tuple[str, str], department: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    live = await LiveServer(make_settings(server_urls, department, tmp_path, smtp_port=free_port())).start()
-    yield live
-    await live.stop()
 
 
 async def test_a_citizens_mail_becomes_a_contact_in_the_addresss_queue_once(

@@ -6,40 +6,19 @@ from __future__ import annotations
 import re
 import smtplib
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from contactd.embedded import free_port
 from tests.channels.email.mailer import TO, conversations, mail, send
-from tests.channels.email.relay import Relay
-from tests.conftest import LiveServer, make_settings
+from tests.channels.email.relay import Relay, relay, server
+from tests.conftest import LiveServer
 from tests.helpers import Client, login, typed
 
+__all__ = ["relay", "server"]  # fixtures, from tests.channels.email.relay
+
 REFERENCE = re.compile(r"\[Ref: (CD-[0-9A-Z]{6})\]")
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[Relay]:
-    relay = Relay(free_port())
-    yield relay
-    await relay.stop()
-
-
-@pytest.fixture
-async def server(
-    server_urls: tuple[str, str], department: str, tmp_path: Path, relay: Relay
-) -> AsyncIterator[LiveServer]:
-    settings = make_settings(
-        server_urls, department, tmp_path, smtp_port=free_port(), smtp_relay_url=f"smtp://127.0.0.1:{relay.port}"
-    )
-    live = await LiveServer(settings).start()
-    live.services.mail_sender.first_retry_s = 0.2  # a relay outage of seconds, not minutes
-    yield live
-    await live.stop()
 
 
 async def take_mail(server: LiveServer, db: asyncpg.Pool, agent: Client) -> str:
