@@ -228,15 +228,18 @@ async def _estimate(svc: Services, queue: str, position: int) -> int | None:
 async def bounded(what: str, stop: Callable[[], Awaitable[Any]], seconds: float = 5.0) -> None:
     """Run one shutdown step for at most ``seconds``: a stop must never hang on one stuck part."""
     started = time.monotonic()
-    try:
-        await asyncio.wait_for(stop(), seconds)
-    except TimeoutError:
+    task = asyncio.ensure_future(stop())
+    # asyncio.wait rather than wait_for: wait_for waits for the cancelled step to finish, and a step
+    # that swallows its cancellation would hang the stop after all.
+    await asyncio.wait([task], timeout=seconds)
+    if not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=1.0)
         log.warning("shutdown of %s took over %.0f s; going on", what, seconds)
-    except Exception:
-        log.exception("shutdown of %s failed; going on", what)
-    else:
-        if time.monotonic() - started > 1:
-            log.warning("shutdown of %s took %.1f s", what, time.monotonic() - started)
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("shutdown of %s failed; going on", what, exc_info=task.exception())
+    elif time.monotonic() - started > 1:
+        log.warning("shutdown of %s took %.1f s", what, time.monotonic() - started)
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -25,6 +24,7 @@ class TaskSet:
         running = list(self.tasks)
         for task in running:
             task.cancel()
-        for task in running:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if running:
+            # asyncio.wait, not ``await task`` under suppress(CancelledError): that would also swallow a
+            # cancellation of this stop itself, and a caller's time limit would then never end it.
+            await asyncio.wait(running)
