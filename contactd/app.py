@@ -121,6 +121,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/agents/{id}/routing", admin.set_agent_routing, methods=["PUT"]),
         Route("/api/queues/{name}", admin.queue_settings, methods=["PATCH"]),
         Route("/api/queues/{name}/hours", admin.queue_hours, methods=["GET"]),
+        Route("/api/queues/{name}/waiting", supervise.waiting, methods=["GET"]),
         Route("/api/holidays", admin.holidays, methods=["POST"]),
         Route("/api/conversations/{id}", http.conversation),
         Route("/api/attachments/{id}", mail_api.attachment),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from contactd.hub import Frame, Peer
+from contactd.hub import Peer, encode
 from contactd.reports import NONE, Reports
 from contactd.staff import Staff
 from contactd.store import Store
@@ -29,15 +30,27 @@ def shown_status(agent: Agent) -> str:
     return agent.status
 
 
+@dataclass
+class Viewer:
+    """One board socket: sent full snapshots (the contract's default), or, once it asked to watch, only
+    the rows that changed, of the queues it chose."""
+
+    peer: Peer
+    watching: bool = False
+    queues: frozenset[str] | None = None
+    """The queues it watches (None: all)."""
+
+
 class Board:
-    """Board sockets on this node and the snapshot they are sent."""
+    """Board sockets on this node and what they are sent: one snapshot a tick for the whole node, each
+    frame encoded once for every viewer who gets the same bytes."""
 
     def __init__(self, store: Store, staff: Staff, router_store: RouterStore) -> None:
         self.store = store
         self.reports = Reports(store.pool, store.tenant)
         self.staff = staff
         self.router_store = router_store
-        self.peers: set[Peer] = set()
+        self.viewers: dict[Peer, Viewer] = {}
         self.dirty = True
         self.last: dict[str, Any] | None = None
         self.last_sent = 0.0
@@ -46,27 +59,46 @@ class Board:
         """The estimated wait (seconds) at a position in a queue (set by the app)."""
 
     def join(self, peer: Peer) -> None:
-        self.peers.add(peer)
+        self.viewers[peer] = Viewer(peer)
         if self.last is not None:
             peer.send({**self.last, "at": _iso(time.time())})
         self.dirty = True
 
+    def watch(self, peer: Peer, queues: list[str] | None) -> None:
+        """From now on send ``peer`` only what changed, in ``queues`` (None: all), after one full snapshot."""
+        viewer = self.viewers.get(peer)
+        if viewer is None:
+            return
+        viewer.watching, viewer.queues = True, None if queues is None else frozenset(queues)
+        if self.last is not None:
+            peer.send({**_only(self.last, viewer.queues), "at": _iso(time.time())})
+        self.dirty = True
+
     def leave(self, peer: Peer) -> None:
-        self.peers.discard(peer)
+        self.viewers.pop(peer, None)
 
     async def tick(self) -> None:
-        """Send a fresh snapshot when something changed, and each second while anyone waits."""
+        """Send what changed (and a snapshot each second while anyone waits to the viewers that want them)."""
         now = time.time()
-        if not self.peers or not (self.dirty or now - self.last_sent >= 1.0):
+        if not self.viewers or not (self.dirty or now - self.last_sent >= 1.0):
             return
         self.dirty = False
         snap = await self.snapshot(now)
-        if snap == self.last and now - self.last_sent < 1.0:
+        before, at = self.last, _iso(now)
+        if snap == before and now - self.last_sent < 1.0:
             return
         self.last, self.last_sent = snap, now
-        frame: Frame = {**snap, "at": _iso(now)}
-        for peer in list(self.peers):
-            peer.send(frame)
+        full = encode({**snap, "at": at})
+        frames: dict[frozenset[str] | None, str | None] = {}
+        for viewer in list(self.viewers.values()):
+            if not viewer.watching:
+                viewer.peer.send(full)
+                continue
+            if viewer.queues not in frames:
+                frames[viewer.queues] = _changes(before, snap, viewer.queues, at)
+            frame = frames[viewer.queues]
+            if frame is not None:
+                viewer.peer.send(frame)
 
     async def snapshot(self, now: float) -> dict[str, Any]:
         midnight = datetime.fromtimestamp(now, LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -100,6 +132,7 @@ class Board:
         staff = await self.agent_list()
         live = {a.id: a for a in await self.router_store.agents([str(s["id"]) for s in staff])}
         handled = await self.reports.handled(midnight)
+        held = await self.reports.held()
         out = []
         for s in staff:
             agent = live.get(str(s["id"]))
@@ -107,6 +140,7 @@ class Board:
             out.append(
                 {
                     "id": s["id"],
+                    "conversations": held.get(s["id"], []),
                     "name": s["display_name"],
                     "status": shown_status(agent) if agent else "offline",
                     "since": _iso(since / 1000) if since else None,
@@ -124,6 +158,31 @@ class Board:
             rows = await self.staff.agent_users()
             self._agent_list = (time.monotonic(), rows)
         return rows
+
+
+def _only(snap: dict[str, Any], queues: frozenset[str] | None) -> dict[str, Any]:
+    """The snapshot with only ``queues`` (all when None)."""
+    if queues is None:
+        return snap
+    return {**snap, "queues": [q for q in snap["queues"] if q["name"] in queues]}
+
+
+def _changes(before: dict[str, Any] | None, now: dict[str, Any], queues: frozenset[str] | None, at: str) -> str | None:
+    """A ``board.changes`` frame of the rows that differ from ``before`` (a full ``board.snapshot`` when
+    queues or agents came or went); None when nothing a viewer of ``queues`` sees changed."""
+    if (
+        before is None
+        or [q["name"] for q in before["queues"]] != [q["name"] for q in now["queues"]]
+        or [a["id"] for a in before["agents"]] != [a["id"] for a in now["agents"]]
+    ):
+        return encode({**_only(now, queues), "at": at})
+    old_q = {q["name"]: q for q in before["queues"]}
+    old_a = {a["id"]: a for a in before["agents"]}
+    changed_q = [q for q in now["queues"] if (queues is None or q["name"] in queues) and old_q[q["name"]] != q]
+    changed_a = [a for a in now["agents"] if old_a[a["id"]] != a]
+    if not changed_q and not changed_a:
+        return None
+    return encode({"type": "board.changes", "at": at, "queues": changed_q, "agents": changed_a})
 
 
 async def _no_estimate(queue: str, position: int) -> int | None:

@@ -38,6 +38,11 @@ CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013
 
 
+def encode(frame: Frame) -> str:
+    """A frame as compact JSON text."""
+    return json.dumps(frame, separators=(",", ":"))
+
+
 class RateLimit:
     """A token bucket: ``rate`` frames a second, bursts up to ``burst``."""
 
@@ -62,7 +67,7 @@ class Peer:
     def __init__(self, ws: WebSocket, outbox_size: int = 512, on_bad: Callable[[str], None] | None = None) -> None:
         self.ws = ws
         self.on_bad = on_bad or (lambda code: None)
-        self.outbox: asyncio.Queue[Frame | None] = asyncio.Queue(outbox_size)
+        self.outbox: asyncio.Queue[Frame | str | None] = asyncio.Queue(outbox_size)
         self.limit = RateLimit(rate=20, burst=60)
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
@@ -77,8 +82,9 @@ class Peer:
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write())
 
-    def send(self, frame: Frame) -> None:
-        """Queue a frame; a peer whose outbox is full is too slow and is closed."""
+    def send(self, frame: Frame | str) -> None:
+        """Queue a frame (or its JSON text, encoded once for many peers); a peer whose outbox is full is too
+        slow and is closed."""
         if self.closed:
             return
         try:
@@ -115,7 +121,7 @@ class Peer:
     async def _write(self) -> None:
         try:
             while (frame := await self.outbox.get()) is not None:
-                await self.ws.send_text(json.dumps(frame, separators=(",", ":")))
+                await self.ws.send_text(frame if isinstance(frame, str) else encode(frame))
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.closed = True
 

@@ -247,6 +247,16 @@ class QueueSettings:
         )
         return done.endswith(" 1")
 
+    async def set_service_level(self, name: str, seconds: dict[str, int]) -> bool:
+        """Set an active queue's own service level thresholds by channel; False if there is no such queue."""
+        done: str = await self.pool.execute(
+            "UPDATE queues SET service_level_s = $3 WHERE tenant_id = $1 AND name = $2 AND active",
+            self.tenant,
+            name,
+            json.dumps(seconds),
+        )
+        return done.endswith(" 1")
+
     async def previous_agent(self) -> dict[str, PreviousAgent]:
         """Each active queue's rule for returning citizens."""
         rows = await self.pool.fetch(

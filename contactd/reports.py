@@ -21,22 +21,23 @@ FROM conversations c JOIN queues q ON q.id = c.queue_id
 WHERE c.tenant_id = $1 AND c.queued_at >= $2 AND c.queued_at < $3 AND c.state <> 'arriving'
   AND NOT (c.ended_by = 'system' AND c.assigned_at IS NULL AND c.state = 'closed')
 """
-# Each figure, over those contacts. $4: the service level thresholds by channel (JSON, seconds).
+# Each figure, over those contacts. $4: the default service level thresholds by channel (JSON, seconds);
+# a queue's own (queues.service_level_s) go first.
 _FIGURES = """
 count(*) AS offered,
 count(c.assigned_at) AS answered,
 count(*) FILTER (WHERE c.state = 'abandoned' AND c.assigned_at IS NULL) AS abandoned,
-count(*) FILTER (WHERE c.assigned_at - c.queued_at <= make_interval(secs => ($4::jsonb ->> c.channel)::float))
+count(*) FILTER (WHERE c.assigned_at - c.queued_at <= make_interval(secs => {threshold}))
   AS in_sl,
 count(*) FILTER (WHERE c.state = 'abandoned' AND c.assigned_at IS NULL
-  AND c.ended_at - c.queued_at > make_interval(secs => ($4::jsonb ->> c.channel)::float)) AS late_abandoned,
+  AND c.ended_at - c.queued_at > make_interval(secs => {threshold})) AS late_abandoned,
 avg(extract(epoch FROM c.assigned_at - c.queued_at)) AS asa,
 avg(extract(epoch FROM c.closed_at - c.assigned_at)) FILTER (WHERE c.closed_at IS NOT NULL) AS aht,
 avg(extract(epoch FROM coalesce(c.assigned_at, c.ended_at) - c.queued_at)) AS avg_wait,
 percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM coalesce(c.assigned_at, c.ended_at) - c.queued_at))
   AS p90_wait,
 max(extract(epoch FROM coalesce(c.assigned_at, c.ended_at) - c.queued_at)) AS max_wait
-"""
+""".format(threshold="coalesce((q.service_level_s ->> c.channel)::float, ($4::jsonb ->> c.channel)::float)")
 
 
 def segments(
@@ -125,6 +126,19 @@ class Reports:
             since,
         )
         return {r["agent_id"]: r["n"] for r in rows}
+
+    async def held(self) -> dict[int, list[dict[str, str]]]:
+        """The contacts each adviser has now (answered or in wrap-up): id, channel and queue."""
+        rows = await self.pool.fetch(
+            "SELECT c.agent_id, c.id::text AS id, c.channel, q.name AS queue FROM conversations c"
+            " JOIN queues q ON q.id = c.queue_id WHERE c.tenant_id = $1 AND c.state IN ('assigned', 'wrapup')"
+            " AND c.agent_id IS NOT NULL ORDER BY c.assigned_at",
+            self.tenant,
+        )
+        out: dict[int, list[dict[str, str]]] = {}
+        for r in rows:
+            out.setdefault(r["agent_id"], []).append({"id": r["id"], "channel": r["channel"], "queue": r["queue"]})
+        return out
 
     async def agent_timeline(self, agent_id: int, since: datetime, until: datetime) -> dict[str, Any]:
         """An adviser's states over the period (from their ``agent.status`` events) and the contacts they had."""

@@ -34,6 +34,23 @@ class LiveConversation:
     reserved_for: str = ""
     """An agent it waits for first (the citizen's previous agent), until ``reserved_until_ms``."""
     reserved_until_ms: int = 0
+    step: int = 0
+    """The escalation step it has reached while waiting."""
+
+
+def _live(conversation_id: str, h: dict[str, str]) -> LiveConversation:
+    return LiveConversation(
+        h.get("id", conversation_id),
+        h.get("queue", ""),
+        h.get("channel", "chat"),
+        h.get("state", ""),
+        h.get("agent", ""),
+        int(h.get("enqueued_ms", "0")),
+        h.get("name", ""),
+        h.get("language", "en"),
+        int(h.get("priority", "0")),
+        step=int(h.get("step", "0") or 0),
+    )
 
 
 class StateReads:
@@ -47,18 +64,7 @@ class StateReads:
         raw = await self.redis.hgetall(self.keys.conv(conversation_id))
         if not raw:
             return None
-        h = {as_text(k): as_text(v) for k, v in raw.items()}
-        return LiveConversation(
-            h.get("id", conversation_id),
-            h.get("queue", ""),
-            h.get("channel", "chat"),
-            h.get("state", ""),
-            h.get("agent", ""),
-            int(h.get("enqueued_ms", "0")),
-            h.get("name", ""),
-            h.get("language", "en"),
-            int(h.get("priority", "0")),
-        )
+        return _live(conversation_id, {as_text(k): as_text(v) for k, v in raw.items()})
 
     async def contact(self, conversation_id: str) -> Contact | None:
         """A waiting conversation as the pure core sees it, or None when it is not queued."""
@@ -193,6 +199,21 @@ class StateReads:
             if enq is not None:
                 out.append((i, int(enq), int(base if base is not None else priority or 0), int(step or 0)))
         return out
+
+    async def waiting_list(self, queue: str, limit: int) -> tuple[int, list[LiveConversation]]:
+        """(how many wait in ``queue``, the first ``limit`` of them in the order they will be served)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(self.keys.queue(queue))
+        pipe.zrange(self.keys.queue(queue), 0, limit - 1)
+        total, ids = await pipe.execute()
+        pipe = self.redis.pipeline(transaction=False)
+        for i in ids:
+            pipe.hgetall(self.keys.conv(as_text(i)))
+        out = []
+        for i, raw in zip(ids, await pipe.execute(), strict=True):
+            if raw:
+                out.append(_live(as_text(i), {as_text(k): as_text(v) for k, v in raw.items()}))
+        return int(total), out
 
     async def recent_answers(self, queue: str, now_ms: int, window_ms: int) -> int:
         """Answers in ``queue`` within the last ``window_ms``."""

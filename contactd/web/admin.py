@@ -147,6 +147,8 @@ class QueueChange:
     """Opening hours."""
     recording_days: int | None = None
     """Days call recordings are kept (0: calls are not recorded)."""
+    service_level_s: dict[str, int] | None = None
+    """The queue's own service level thresholds by channel (seconds), replacing those it had."""
 
     def public(self) -> dict[str, Any]:
         """The settings changed, as the API takes them."""
@@ -157,6 +159,7 @@ class QueueChange:
             "previous_agent": {"days": rule.days, "wait_s": rule.wait_s} if rule else None,
             "hours": self.hours.public() if self.hours else None,
             "recording": {"days": self.recording_days} if self.recording_days is not None else None,
+            "service_level_s": self.service_level_s,
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -184,8 +187,11 @@ def _prefixed(parse: Callable[[Any], T], value: Any, what: str) -> T | None:
 def parse_queue_change(body: dict[str, Any]) -> QueueChange:
     """A queue change from a PATCH body; ValueError says what is wrong."""
     strategy = body.get("strategy")
-    if all(body.get(k) is None for k in ("strategy", "escalation", "previous_agent", "hours", "recording")):
-        raise ValueError("Send a strategy, escalation steps, a previous_agent rule, hours, recording, or any of them.")
+    if all(body.get(k) is None for k in SETTINGS):
+        raise ValueError(
+            "Send a strategy, escalation steps, a previous_agent rule, hours, recording, service_level_s,"
+            " or any of them."
+        )
     if strategy is not None and strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}.")
     return QueueChange(
@@ -194,7 +200,23 @@ def parse_queue_change(body: dict[str, Any]) -> QueueChange:
         previous_agent=_prefixed(PreviousAgent.parse, body.get("previous_agent"), "previous_agent"),
         hours=_prefixed(HoursChange.parse, body.get("hours"), "hours"),
         recording_days=_prefixed(_recording, body.get("recording"), "recording"),
+        service_level_s=_prefixed(_service_level, body.get("service_level_s"), "service_level_s"),
     )
+
+
+SETTINGS = ("strategy", "escalation", "previous_agent", "hours", "recording", "service_level_s")
+MAX_SERVICE_LEVEL_S = 7 * 24 * 3600
+
+
+def _service_level(value: Any) -> dict[str, int]:
+    """``{"chat": 30, ...}``: seconds within which an answer counts towards the service level, by channel
+    (channels left out use the defaults)."""
+    if not isinstance(value, dict) or not set(value) <= set(CHANNELS):
+        raise ValueError(f"send an object whose keys are channels ({', '.join(CHANNELS)})")
+    for channel, seconds in value.items():
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= MAX_SERVICE_LEVEL_S:
+            raise ValueError(f"{channel}: a whole number of seconds from 1 to {MAX_SERVICE_LEVEL_S}")
+    return dict(value)
 
 
 def _recording(value: Any) -> int:
@@ -217,6 +239,8 @@ async def _apply(svc: Any, name: str, change: QueueChange) -> bool:
         found = await settings.set_hours(name, change.hours)
     if found and change.recording_days is not None:
         found = await settings.set_recording(name, change.recording_days)
+    if found and change.service_level_s is not None:
+        found = await settings.set_service_level(name, change.service_level_s)
     return bool(found)
 
 

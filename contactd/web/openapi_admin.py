@@ -131,6 +131,17 @@ QUEUE_CHANGE = {
             "description": "Returning citizens try the adviser they spoke to within days, for wait_s seconds",
         },
         "hours": {**HOURS, "description": "Any of the three keys"},
+        "recording": {
+            "type": "object",
+            "properties": {"days": {"type": "integer", "minimum": 0, "maximum": 3650}},
+            "description": "Days call recordings are kept (0: calls are not recorded)",
+        },
+        "service_level_s": {
+            "type": "object",
+            "properties": {ch: {"type": "integer", "minimum": 1, "maximum": 604800} for ch in CHANNELS},
+            "additionalProperties": False,
+            "description": "The queue's own service level thresholds (seconds) by channel; the rest use the defaults",
+        },
     },
 }
 HOLIDAY_LIST = {

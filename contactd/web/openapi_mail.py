@@ -270,6 +270,45 @@ MAIL_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/queues/{name}/waiting": {
+        "get": {
+            "summary": "Who waits in a queue, in the order they will be served (supervisor, admin)",
+            "security": [{"session": []}],
+            "parameters": [
+                *_in_path("name", {"type": "string"}),
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "queue": {"type": "string"},
+                            "total": {"type": "integer"},
+                            "contacts": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "conversation_id": {"type": "string", "format": "uuid"},
+                                        "channel": {"type": "string"},
+                                        "name": {"type": "string"},
+                                        "language": {"type": "string"},
+                                        "priority": {"type": "integer"},
+                                        "step": {"type": "integer"},
+                                        "waited_s": {"type": "integer"},
+                                        "position": {"type": "integer"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "The first ``limit`` (default 50) of those waiting, and how many wait in all",
+                ),
+                **_refusals(missing="No such queue"),
+            },
+        }
+    },
     "/api/reports/agents/{id}/timeline": {
         "get": {
             "summary": "An adviser's states over up to 31 days, and the contacts they had (supervisor, admin)",

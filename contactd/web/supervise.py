@@ -1,7 +1,10 @@
 """Supervisor actions on the JSON API (supervisors and admins), each audited with who did it: set an
-adviser away, offline or available; move a waiting contact to another queue or change its priority."""
+adviser away, offline or available; move a waiting contact to another queue or change its priority; and
+the list of who waits in a queue, in the order they will be served."""
 
 from __future__ import annotations
+
+import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -62,3 +65,40 @@ async def steer(request: Request) -> Response:
         await svc.conversations.to_citizen(conv.id, {"type": "chat.transferred", "queue": to})
     await svc.router.dispatch_contact(conv.id)
     return JSONResponse({"conversation_id": conv.id, "queue": to, "priority": priority})
+
+
+MAX_LISTED = 200
+
+
+async def waiting(request: Request) -> Response:
+    """``GET /api/queues/{name}/waiting?limit=50``: the contacts waiting in a queue, first served first."""
+    svc = services(request)
+    if isinstance(who := await supervisor(request), Response):
+        return who
+    name = request.path_params["name"]
+    if name not in svc.queue_names:
+        return error(404, "No such queue.")
+    raw = request.query_params.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LISTED:
+        return error(400, f"limit must be a whole number from 1 to {MAX_LISTED}.")
+    total, contacts = await svc.router_store.waiting_list(name, int(raw))
+    now_ms = time.time() * 1000
+    return JSONResponse(
+        {
+            "queue": name,
+            "total": total,
+            "contacts": [
+                {
+                    "conversation_id": c.id,
+                    "channel": c.channel,
+                    "name": c.name,
+                    "language": c.language,
+                    "priority": c.priority,
+                    "step": c.step,
+                    "waited_s": max(0, round((now_ms - c.enqueued_ms) / 1000)),
+                    "position": n,
+                }
+                for n, c in enumerate(contacts, start=1)
+            ],
+        }
+    )

@@ -76,3 +76,39 @@ async def test_an_available_agent_with_every_chat_slot_taken_shows_as_busy(serve
     )
     chris = next(a for a in snap["agents"] if a["name"] == "Chris Patel")  # type: ignore[index]
     assert chris["load"]["chat"] == 3
+
+
+async def test_a_watching_board_gets_only_the_rows_that_changed_in_its_queues(server: LiveServer) -> None:
+    everything = await board(server)
+    watcher = await board(server)
+    await watcher.send({"type": "board.watch", "queues": ["nope"]})
+    await watcher.expect(typed("error", code="bad_value"))  # unknown queue: refused, the socket carries on
+    await watcher.send({"type": "board.watch", "queues": "benefits"})
+    await watcher.expect(typed("error", code="bad_value"))
+    await watcher.send({"type": "board.watch", "queues": ["benefits"]})
+    first = await watcher.expect(typed("board.snapshot"))
+    assert [q["name"] for q in first["queues"]] == ["benefits"]
+    since_watch = len(watcher.seen)
+
+    await server.citizen("general", "Ann")
+    await everything.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "general")["waiting"] == 1)
+    _citizen, queued = await server.citizen("benefits", "Bo")
+    changes = await watcher.expect(lambda f: f.get("type") == "board.changes" and f["queues"])
+    assert [q["name"] for q in changes["queues"]] == ["benefits"] and changes["queues"][0]["waiting"] == 1
+    after = watcher.seen[since_watch:]
+    assert all(q["name"] == "benefits" for f in after for q in f.get("queues", []))  # never general
+    assert all(f["type"] == "board.changes" for f in after)  # no full snapshots after the first
+
+    agent = await server.agent("agent2")
+    cid = queued["conversation_id"]
+    await agent.expect(typed("offer", conversation_id=cid))
+    await agent.send({"type": "offer.accept", "conversation_id": cid})
+    changed = await watcher.expect(
+        lambda f: (
+            f.get("type") == "board.changes"
+            and any(a["name"] == "Bethan Jones" and a["conversations"] for a in f["agents"])
+        )
+    )
+    bethan = next(a for a in changed["agents"] if a["name"] == "Bethan Jones")
+    assert bethan["conversations"] == [{"id": cid, "channel": "chat", "queue": "benefits"}]
+    assert all(a["name"] != "Alex Morgan" for a in changed["agents"])  # unchanged rows are not sent again

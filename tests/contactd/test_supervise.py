@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 import httpx
 
@@ -84,3 +87,63 @@ async def test_a_supervisor_moves_a_waiting_contact_and_raises_another(server: L
         server.settings.tenant,
     )
     assert [(r["to"], r["by"]) for r in steered] == [("council-tax", str(sam)), ("benefits", str(sam))]
+
+
+async def test_a_supervisor_lists_who_waits_in_the_order_they_will_be_served(server: LiveServer) -> None:
+    _, first = await server.citizen("general", "Ann", "cy")
+    _, second = await server.citizen("general", "Ben")
+    async with httpx.AsyncClient(base_url=server.base) as web:
+        assert (await web.get("/api/queues/general/waiting")).status_code == 401
+        web.headers["Cookie"] = await login(server.base, "agent1")
+        assert (await web.get("/api/queues/general/waiting")).status_code == 403
+        web.headers["Cookie"] = await login(server.base, "supervisor")
+        assert (await web.get("/api/queues/nope/waiting")).status_code == 404
+        for bad in ("0", "201", "ten", "-1"):
+            r = await web.get("/api/queues/general/waiting", params={"limit": bad})
+            assert r.status_code == 400 and "limit" in r.json()["error"]
+        listed = (await web.get("/api/queues/general/waiting")).json()
+        assert listed["total"] == 2
+        ann, ben = listed["contacts"]
+        assert (ann["conversation_id"], ann["name"], ann["language"], ann["position"]) == (
+            first["conversation_id"],
+            "Ann",
+            "cy",
+            1,
+        )
+        assert ben["conversation_id"] == second["conversation_id"] and ben["channel"] == "chat"
+        # Raising Ben's priority puts him first: the list shows the order the router will serve.
+        r = await web.post(f"/api/conversations/{second['conversation_id']}/steer", json={"priority": 50})
+        assert r.status_code == 200
+        listed = (await web.get("/api/queues/general/waiting", params={"limit": "1"})).json()
+        assert listed["total"] == 2 and [c["name"] for c in listed["contacts"]] == ["Ben"]
+        assert listed["contacts"][0]["priority"] == 50
+
+
+async def test_a_queue_can_have_its_own_service_level_threshold(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.base) as web:
+        web.headers["Cookie"] = await login(server.base, "admin")
+        for bad in ({"sms": 0}, {"fax": 30}, {"chat": "30"}, {"chat": True}, [30], {"chat": 604801}):
+            r = await web.patch("/api/queues/general", json={"service_level_s": bad, "strategy": "round-robin"})
+            assert r.status_code == 400 and "service_level_s" in r.json()["error"]
+        web.headers["Cookie"] = await login(server.base, "supervisor")
+        assert (await web.patch("/api/queues/general", json={"service_level_s": {"chat": 1}})).status_code == 403
+    agent = await server.agent("agent1")
+    _, queued = await server.citizen("general")
+    await agent.expect(typed("offer", conversation_id=queued["conversation_id"]))
+    await asyncio.sleep(1.2)  # answered after a second: within the default 60 s, not within 1 s
+    await agent.send({"type": "offer.accept", "conversation_id": queued["conversation_id"]})
+    await agent.expect(typed("conversation.assigned", conversation_id=queued["conversation_id"]))
+    async with httpx.AsyncClient(base_url=server.base) as web:
+        web.headers["Cookie"] = await login(server.base, "supervisor")
+
+        async def service_level() -> object:
+            now = datetime.now(UTC)
+            period = {"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
+            r = await web.get("/api/reports/queues", params={**period, "interval": "1d", "queue": "general"})
+            return r.json()["rows"][0]["service_level_pct"]
+
+        assert await service_level() == 100.0
+        web.headers["Cookie"] = await login(server.base, "admin")
+        r = await web.patch("/api/queues/general", json={"service_level_s": {"chat": 1}})
+        assert r.status_code == 200 and r.json()["service_level_s"] == {"chat": 1}
+        assert await service_level() == 0.0
