@@ -6,6 +6,7 @@ from channels.chat.protocol import MAX_TEXT
 from channels.frames import Field, Schema
 
 CONVERSATION = Field(str, max_len=64, min_len=1)
+SDP = Field(str, max_len=20_000, min_len=10)
 
 AGENT_FRAMES: dict[str, Schema] = {
     "agent.status": {
@@ -32,7 +33,7 @@ AGENT_FRAMES: dict[str, Schema] = {
         "disposition": Field(str, max_len=40, min_len=1),
         "notes": Field(str, required=False, max_len=2000),
     },
-    "rtc.offer": {"conversation_id": CONVERSATION, "sdp": Field(str, max_len=20_000, min_len=10)},
+    "rtc.offer": {"conversation_id": CONVERSATION, "sdp": SDP},
     "call.hold": {"conversation_id": CONVERSATION},
     "call.resume": {"conversation_id": CONVERSATION},
     "call.hangup": {"conversation_id": CONVERSATION},

@@ -136,6 +136,10 @@ class Keys:
         """Channel: frames for the citizen side of a conversation, on any node."""
         return f"{self.prefix}:to-citizen:{conversation_id}"
 
+    def to_board(self, user_id: str) -> str:
+        """Channel: frames for every queue board a supervisor has open (their monitored calls' signalling)."""
+        return f"{self.prefix}:to-board:{user_id}"
+
     def changed(self) -> str:
         """Channel: routing state changed (payload: the queue, or '' for agents); boards and positions refresh."""
         return f"{self.prefix}:changed"

@@ -24,8 +24,18 @@ from contactd.hub import Frame, Peer, accepted, serve_frames
 from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.chat")
-CALL_SIGNALLING = ("rtc.offer", "call.hold", "call.resume", "call.record.pause", "call.record.resume")
-"""Frames on the citizen's channel meant for the node holding a call's audio, not for the citizen."""
+CALL_SIGNALLING = (
+    "rtc.offer",
+    "call.hold",
+    "call.resume",
+    "call.record.pause",
+    "call.record.resume",
+    "monitor.offer",
+    "monitor.mode",
+    "monitor.stop",
+)
+"""Frames on the citizen's channel meant for the node holding a call's audio, not for the citizen (the
+adviser's call controls, and a supervisor listening in)."""
 
 
 def has_audio(sdp: str) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import fractions
 import math
 import struct
+import sys
+from array import array
 from collections.abc import Iterator
 
 import av
@@ -80,3 +82,15 @@ def hold_pattern() -> list[bytes]:
 def _chunks(data: bytes, size: int) -> Iterator[bytes]:
     for n in range(0, len(data) - size + 1, size):
         yield data[n : n + size]
+
+
+def mix(a: bytes, b: bytes) -> bytes:
+    """Two 16-bit little-endian PCM frames of the same length played together (summed, clipped)."""
+    x, y = array("h", a), array("h", b)
+    if sys.byteorder != "little":
+        x.byteswap()
+        y.byteswap()
+    out = array("h", [max(-32768, min(32767, p + q)) for p, q in zip(x, y, strict=True)])
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out.tobytes()

@@ -22,6 +22,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Mulaw, hold_pattern, pcm_frame
 from channels.voice.recording import Recorder
+from channels.voice.supervision import Supervision, mixed_in
 from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.voice")
@@ -57,7 +58,10 @@ class CitizenTrack(MediaStreamTrack):
                 pcm = await asyncio.wait_for(self.leg.heard.get(), 0.1)
             except TimeoutError:
                 pcm = SILENCE
-        frame = pcm_frame(SILENCE if self.leg.state == "held" else pcm, self.pts)
+        pcm = SILENCE if self.leg.state == "held" else pcm
+        if self.leg.supervision is not None and self.leg.pc is self.pc:
+            pcm = mixed_in(pcm, self.leg.supervision.for_adviser())
+        frame = pcm_frame(pcm, self.pts)
         self.pts += FRAME_SAMPLES
         return frame
 
@@ -81,6 +85,8 @@ class CallLeg:
         self.mulaw = Mulaw()
         self.pc: RTCPeerConnection | None = None
         self.tasks = TaskSet()
+        self.supervision: Supervision | None = None
+        """A supervisor listening in (or whispering, or barged in), while one is."""
         self.recorder: Recorder | None = None
         """Set while the call is recorded (its queue records calls and an adviser answered)."""
         self.hang_up: Callable[[], Awaitable[None]] = self.close
@@ -95,6 +101,8 @@ class CallLeg:
             return
         if self.recorder is not None:
             self.recorder.heard(pcm)
+        if self.supervision is not None:
+            self.supervision.heard_caller(pcm)
         if self.heard.full():
             self.heard.get_nowait()  # the adviser's side fell behind: drop the oldest, keep the delay short
         self.heard.put_nowait(pcm)
@@ -129,8 +137,24 @@ class CallLeg:
         if self.state in ("connected", "held"):
             self.state = "held" if held else "connected"
 
+    async def supervise(self, supervision: Supervision, sdp: str) -> str:
+        """A supervisor joins (replacing one who was on the call); the answer's SDP. ValueError when the call
+        has no adviser on it now."""
+        if self.state not in ("connected", "held") or self.pc is None:
+            raise ValueError(f"the call is {self.state}")
+        await self.unsupervise()
+        answer = await supervision.answer(sdp)
+        self.supervision = supervision
+        return answer
+
+    async def unsupervise(self) -> None:
+        supervision, self.supervision = self.supervision, None
+        if supervision is not None:
+            await supervision.close()
+
     async def back_to_queue(self) -> None:
         """Transferred: the adviser's leg closes and the caller hears hold audio until the next one."""
+        await self.unsupervise()
         await self._close_peer()
         self.state, self.agent_id = "queued", ""
 
@@ -139,6 +163,7 @@ class CallLeg:
         if self.recorder is not None:
             self.recorder.close()
             self.recorder = None
+        await self.unsupervise()
         await self._close_peer()
         await self.tasks.stop()
 
@@ -162,7 +187,10 @@ class CallLeg:
                 if self.state != "connected":
                     continue
                 for out in resampler.resample(frame):  # type: ignore[arg-type]
-                    self.spoken += bytes(out.planes[0])[: out.samples * 2]
+                    pcm = bytes(out.planes[0])[: out.samples * 2]
+                    self.spoken += pcm
+                    if self.supervision is not None:
+                        self.supervision.heard_adviser(pcm)
                 if len(self.spoken) > MAX_BUFFER:
                     del self.spoken[: len(self.spoken) - MAX_BUFFER]
 
@@ -171,6 +199,8 @@ class CallLeg:
         if self.state == "connected":
             chunk = bytes(self.spoken[:320]) if len(self.spoken) >= 320 else SILENCE
             del self.spoken[: len(chunk) if chunk is not SILENCE else 0]
+            if self.supervision is not None:
+                chunk = mixed_in(chunk, self.supervision.for_caller())  # a supervisor who barged in
         elif self.state != "held" and self.spoken_prompt:
             chunk = bytes(self.spoken_prompt[:320]).ljust(320, b"\x00")
             del self.spoken_prompt[:320]

@@ -22,6 +22,7 @@ from channels.voice.callback import Callbacks
 from channels.voice.ice import IceServers
 from channels.voice.leg import CallLeg, TwilioLeg, WebLeg
 from channels.voice.recording import Recorder, recording_path
+from channels.voice.supervision import Supervision
 from contactd.tasks import TaskSet
 
 log = logging.getLogger("channels.voice")
@@ -149,11 +150,60 @@ class Lines:
             leg.recorder.paused = kind == "call.record.pause"
             state = "paused" if leg.recorder.paused else "recording"
             await self._tell(agent, {"type": "call.recording", "conversation_id": leg.conversation_id, "state": state})
+        elif kind in ("monitor.offer", "monitor.mode", "monitor.stop"):
+            await self._supervise(leg, frame)
         elif kind == "chat.transferred":
             await leg.back_to_queue()
         elif kind == "chat.ended" and frame.get("by") == "agent":
             leg.state = "ended"
             await leg.hang_up()
+
+    async def _supervise(self, leg: CallLeg, frame: dict[str, Any]) -> None:
+        """A supervisor's signalling from the queue board: join the call, change mode, or leave it. The
+        adviser is told whenever a supervisor starts or stops speaking to them (not while one only listens)."""
+        kind, cid = frame["type"], leg.conversation_id
+        supervisor, name, mode = str(frame.get("supervisor_id", "")), str(frame.get("name", "")), frame.get("mode")
+        current = leg.supervision
+        mine = current is not None and current.supervisor_id == supervisor
+        before = current.mode if current is not None and mine else "listen"
+        if kind == "monitor.offer":
+            if not await self._join(leg, supervisor, name, str(mode), str(frame.get("sdp", ""))):
+                return
+        elif current is None or not mine:
+            return  # not (or no longer) this supervisor's: someone else took over, or the call moved on
+        elif kind == "monitor.mode":
+            current.set_mode(str(mode))
+            await self._tell_board(supervisor, {"type": "monitor.mode", "conversation_id": cid, "mode": mode})
+        else:
+            await leg.unsupervise()
+            mode = "listen"
+        if mode != before:
+            frame = {"type": "call.supervisor", "conversation_id": cid, "mode": mode, "name": name}
+            await self._tell(leg.agent_id, frame)
+
+    async def _join(self, leg: CallLeg, supervisor: str, name: str, mode: str, sdp: str) -> bool:
+        cid = leg.conversation_id
+        if leg.state not in ("connected", "held"):
+            message = "That call has no adviser on it now."
+        else:
+            supervision = Supervision(supervisor, name, mode, self.ice.for_node(self.svc.settings.node_id, time.time()))
+            try:
+                answer = await leg.supervise(supervision, sdp)
+            except Exception as e:  # aiortc raises several kinds for an SDP it cannot use
+                await supervision.close()
+                log.info("supervisor's SDP refused: %s", e, extra={"conversation_id": cid})
+                message = "That is not an SDP offer with audio."
+            else:
+                reply = {"type": "monitor.rtc.answer", "conversation_id": cid, "sdp": answer, "mode": mode}
+                await self._tell_board(supervisor, reply)
+                return True
+        await self._tell_board(
+            supervisor, {"type": "error", "code": "bad_value", "message": message, "conversation_id": cid}
+        )
+        return False
+
+    async def _tell_board(self, supervisor_id: str, frame: dict[str, Any]) -> None:
+        await self.svc.hub.publish(self.svc.keys.to_board(supervisor_id), frame)
 
     async def _answer(self, leg: CallLeg, agent_id: str, sdp: str) -> None:
         cid = leg.conversation_id
