@@ -48,6 +48,7 @@ export function buildCallPanel({ key, name }) {
   parts.media = el('p', { class: 'call__media', 'data-testid': 'call-media' });
   parts.error = el('p', { class: 'error-message', role: 'alert', 'data-testid': 'call-error' });
   parts.recording = el('p', { class: 'call__recording', 'data-testid': 'call-recording', hidden: true });
+  parts.supervisor = el('p', { class: 'call__supervisor', 'data-testid': 'call-supervisor', hidden: true });
   buildControls(parts, name);
   parts.keys = el('span', { class: 'call__digits', 'data-testid': 'call-dtmf', text: 'none' });
   // One <audio> per call plays the citizen; it has no controls, so it takes no space.
@@ -60,6 +61,7 @@ export function buildCallPanel({ key, name }) {
     el('p', { class: 'call__timer' }, ['Call time ', parts.timer]),
     parts.muted,
     parts.recording,
+    parts.supervisor,
     parts.media,
     parts.error,
     parts.controls,

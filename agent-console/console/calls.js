@@ -84,6 +84,20 @@ export function createCalls(ctx) {
     ctx.announcePolite(paused ? 'Recording paused.' : 'Recording on.');
   }
 
+  /** call.supervisor: a supervisor started or stopped speaking on the call (whisper: only you hear them). */
+  function supervisor(frame) {
+    const c = calls.get(frame.conversation_id);
+    if (!c) return;
+    const name = frame.name || 'A supervisor';
+    const says = {
+      whisper: `${name} is speaking to you: the citizen cannot hear them.`,
+      barge: `${name} has joined the call: the citizen can hear them.`,
+    }[frame.mode];
+    setText(c.parts.supervisor, says || '');
+    c.parts.supervisor.hidden = !says;
+    ctx.announcePolite(says || `${name} is no longer speaking on the call.`);
+  }
+
   /** conversation.assigned re-sent (the console's socket came back): fresh TURN credentials, a new offer. */
   function reassign(id, call, over) {
     const c = calls.get(id);
@@ -318,5 +332,5 @@ export function createCalls(ctx) {
     setText(c.parts.error, text);
   }
 
-  return { open, reassign, answer, state, dtmf, recording, offerFailed, end, remove, suspendAll, resetBusy, focus };
+  return { open, reassign, answer, state, dtmf, recording, supervisor, offerFailed, end, remove, suspendAll, resetBusy, focus };
 }

@@ -65,6 +65,7 @@ const HANDLERS = {
   'call.state': (f) => calls.state(f),
   'call.dtmf': (f) => calls.dtmf(f),
   'call.recording': (f) => calls.recording(f),
+  'call.supervisor': (f) => calls.supervisor(f),
   error: handleError,
 };
 

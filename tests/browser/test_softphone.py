@@ -18,11 +18,12 @@ import pytest
 from playwright.async_api import Locator, Page, WebSocket, expect
 
 from tests.browser.pages import offer_card, panel_of, sign_in_available
+from tests.channels.voice.peer import AdviserPeer
 from tests.channels.voice.spectrum import dominant_frequency
 from tests.channels.voice.test_call import conversation_of
 from tests.channels.voice.twilio import MediaStream, TwilioStandIn, call_sid
 from tests.conftest import LiveServer
-from tests.helpers import UNIT
+from tests.helpers import UNIT, Client, login, typed
 
 pytestmark = pytest.mark.browser
 
@@ -245,3 +246,31 @@ async def test_a_caller_who_hangs_up_while_talking_ends_the_call_in_the_console(
     await expect(page.locator("#announcer")).to_contain_text(
         f"Call with {CALLER} ended by the citizen. Complete the wrap-up."
     )
+
+
+async def test_the_adviser_sees_when_a_supervisor_whispers_or_joins_the_call(
+    page: Page, phone_call: PhoneCall, server: LiveServer
+) -> None:
+    """A supervisor on the queue board listens (the adviser is not told), whispers (told, and hears them:
+    the caller does not), then leaves (told again)."""
+    call = phone_call
+    panel = await accept(page, call)
+    await audio_flows(page, call)
+    board = await Client.connect(server.ws("/ws/board"), await login(server.base, "supervisor"), server.base)
+    supervisor = AdviserPeer(700.0)
+    try:
+        offer = {"type": "monitor.rtc.offer", "conversation_id": call.cid, "mode": "listen"}
+        await board.send({**offer, "sdp": await supervisor.offer()})
+        await supervisor.answered((await board.expect(typed("monitor.rtc.answer"), timeout=10))["sdp"])
+        await asyncio.sleep(1.0)
+        await expect(panel.get_by_test_id("call-supervisor")).to_be_hidden()
+        await board.send({"type": "monitor.mode", "conversation_id": call.cid, "mode": "whisper"})
+        note = panel.get_by_test_id("call-supervisor")
+        await expect(note).to_have_text("Sam Taylor is speaking to you: the citizen cannot hear them.")
+        await expect(page.locator("#polite-announcer")).to_contain_text("Sam Taylor is speaking to you")
+        await board.send({"type": "monitor.stop", "conversation_id": call.cid})
+        await expect(note).to_be_hidden()
+        await expect(page.locator("#polite-announcer")).to_contain_text("Sam Taylor is no longer speaking")
+    finally:
+        await supervisor.close()
+        await board.close()
