@@ -108,7 +108,7 @@ class Board:
         for name, fig in figures.items():
             waiting, oldest_ms, steps = await self.router_store.queue_steps(name)
             longest = max(0, round(now - oldest_ms / 1000)) if oldest_ms else 0
-            escalated = {str(step): n for step, n in sorted(steps.items()) if step > 0}
+            escalated = {str(step): n for step, n in sorted(steps.items())}
             counts = await self.router_store.waiting_by_channel(name)
             channels = {
                 ch: {"waiting": counts.get(ch, 0), **by_channel.get((name, ch), NONE)}

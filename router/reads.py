@@ -161,14 +161,6 @@ class StateReads:
             pipe.zrank(self.keys.queue(queue), conversation_id)
         return [None if r is None else int(r) + 1 for r in await pipe.execute()]
 
-    async def queue_steps(self, queue: str) -> tuple[int, int | None, dict[int, int]]:
-        """(waiting, the oldest arrival in ms or None, waiting contacts per escalation step reached)."""
-        waiting = await self.waiting_times(queue, 10_000)
-        steps: dict[int, int] = {}
-        for _, _, _, step in waiting:
-            steps[step] = steps.get(step, 0) + 1
-        return len(waiting), min((w[1] for w in waiting), default=None), steps
-
     async def waiting_by_channel(self, queue: str) -> dict[str, int]:
         """How many contacts wait in ``queue``, by channel."""
         counts = await self.redis.hgetall(self.keys.waiting_counts(queue))

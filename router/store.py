@@ -34,6 +34,7 @@ SCRIPTS = (
     "route_agent",
     "rechannel",
     "steer",
+    "queue_summary",
 )
 DECIDING = ("route_contact", "route_agent")
 """The scripts that make decisions, which ``_decide.lua`` goes in front of (after ``_lib.lua``)."""
@@ -73,6 +74,13 @@ class RouterStore(StateReads):
 
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         return await self.scripts[name](keys=keys, args=args)
+
+    async def queue_steps(self, queue: str) -> tuple[int, int | None, dict[int, int]]:
+        """(waiting, the oldest arrival in ms or None, waiting contacts per escalation step reached, step 0
+        left out), read inside Redis in one step."""
+        out = [int(v) for v in await self._run("queue_summary", [self.keys.queue(queue)], [])]
+        steps = dict(zip(out[2::2], out[3::2], strict=True))
+        return out[0], (out[1] if out[1] >= 0 else None), steps
 
     # --- atomic changes (one Lua script each) ------------------------------------
 
