@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import pytest
@@ -122,3 +123,37 @@ async def test_a_burst_of_arrivals_and_accepts_on_two_nodes_never_double_assigns
         client.rewind()
         loads = [f["load"]["chat"] for f in client.seen if f.get("type") == "agent.state"]
         assert max(loads) == 3
+
+
+async def test_boards_on_both_nodes_follow_a_contact_on_either_and_a_supervisor_monitors_across_them(
+    two_nodes: list[ContactdProcess],
+) -> None:
+    """A citizen and an adviser on node 1; boards on both nodes show the change within a second, and a
+    supervisor on node 2 reads the chat live."""
+    one, two = two_nodes
+    boards = []
+    for node in (one, two):
+        board = await Client.connect(node.ws("/ws/board"), await login(node.base, "supervisor"), node.base)
+        await board.send({"type": "board.watch", "queues": ["benefits"]})
+        await board.expect(typed("board.snapshot"))
+        boards.append(board)
+    citizen = await Client.connect(one.ws("/ws/chat"), origin=one.base)
+    started = asyncio.get_running_loop().time()
+    await citizen.send({"type": "chat.start", "queue": "benefits", "name": "Ann"})
+    cid = (await citizen.expect(typed("chat.queued")))["conversation_id"]
+
+    def waiting_one(frame: dict[str, Any]) -> bool:
+        return frame.get("type") == "board.changes" and any(q["waiting"] == 1 for q in frame["queues"])
+
+    for board in boards:
+        await board.expect(waiting_one, timeout=3)
+    assert asyncio.get_running_loop().time() - started < 1.5  # both boards, across nodes
+
+    agent = await agent_on(one, "agent2")
+    await agent.take(cid)
+    watcher = boards[1]
+    await watcher.send({"type": "monitor.start", "conversation_id": cid})
+    await watcher.expect(typed("monitor.started", conversation_id=cid))
+    await citizen.send({"type": "message", "id": "c1", "text": "hello from node 1"})
+    live = await watcher.expect(typed("monitor.message", conversation_id=cid))
+    assert live["message"]["text"] == "hello from node 1"
