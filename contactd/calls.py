@@ -11,7 +11,7 @@ import asyncpg
 
 from channels.voice.numbers import uk_number
 from contactd.identities import citizen_for
-from contactd.store import CONVERSATION_SQL, Conversation, _conversation
+from contactd.records import CONVERSATION_SQL, Conversation, _conversation
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,10 @@ from contactd.errors import Conflict, Forbidden, NotFound, Unavailable
 from contactd.hub import Frame, Hub
 from contactd.metrics import Metrics
 from contactd.queue_settings import PreviousAgent
+from contactd.records import Conversation
 from contactd.returning import Returning
 from contactd.staff import User
-from contactd.store import Conversation, Store
+from contactd.store import Store
 from router.hours import Hours, closed_message
 from router.service import RouterService, receipt
 from router.store import LiveConversation

@@ -10,7 +10,8 @@ import asyncpg
 
 from channels.email.compose import new_reference
 from contactd.identities import citizen_for
-from contactd.store import Message, Store
+from contactd.records import Message
+from contactd.store import Store
 
 
 @dataclass(frozen=True)

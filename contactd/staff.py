@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from contactd.store import token_hash
+from contactd.records import token_hash
 from router import model as routing_model
 from router.model import CHANNELS
 

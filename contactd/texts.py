@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from contactd.identities import citizen_for
-from contactd.store import CONVERSATION_SQL, Conversation, _conversation
+from contactd.records import CONVERSATION_SQL, Conversation, _conversation
 
 
 class TextRecords:

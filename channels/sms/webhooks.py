@@ -19,8 +19,8 @@ from channels.sms.sender import send_text
 from channels.sms.texts import further, keyword
 from channels.voice import signature
 from contactd.errors import Unavailable
+from contactd.records import Conversation
 from contactd.staff import User
-from contactd.store import Conversation
 
 log = logging.getLogger("channels.sms")
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")

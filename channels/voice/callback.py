@@ -18,7 +18,7 @@ from channels.voice import prompts
 from channels.voice.dialer import Dialer
 from channels.voice.leg import CallLeg, TwilioLeg
 from contactd.errors import Conflict, Unavailable
-from contactd.store import Conversation
+from contactd.records import Conversation
 
 log = logging.getLogger("channels.voice")
 PENDING_S = 120  # how long an adviser's offer waits for the caller to answer the call back

@@ -14,8 +14,8 @@ from contactd.console_protocol import DISPOSITIONS
 from contactd.errors import NotFound
 from contactd.metrics import CONTENT_TYPE_LATEST
 from contactd.receipts import routing_report
+from contactd.records import Conversation
 from contactd.staff import User
-from contactd.store import Conversation
 from contactd.web.openapi import OPENAPI
 
 
