@@ -52,8 +52,9 @@ class Monitors:
         if len(self.watching) >= MAX_MONITORED:
             raise Conflict(f"You can monitor at most {MAX_MONITORED} conversations at once.")
         sent: set[tuple[Any, Any]] = set()
+        held: list[Frame] | None = []  # frames that come while the transcript is read, sent after it
 
-        def forward(frame: Frame) -> None:
+        def relay(frame: Frame) -> None:
             kind = frame.get("type")
             if kind == "message" and (frame.get("from"), frame.get("id")) not in sent:
                 message = {k: v for k, v in frame.items() if k != "type"}
@@ -62,6 +63,12 @@ class Monitors:
                 self.peer.send({"type": "monitor.transferred", "conversation_id": cid, "queue": frame.get("queue")})
             elif kind == "chat.ended":
                 self.peer.send({"type": "monitor.ended", "conversation_id": cid})
+
+        def forward(frame: Frame) -> None:
+            if held is not None:
+                held.append(frame)
+            else:
+                relay(frame)
 
         self.watching[cid] = forward
         await self.svc.hub.subscribe(self.svc.keys.to_citizen(cid), forward)  # before reading: nothing missed
@@ -78,6 +85,9 @@ class Monitors:
                 "messages": messages,
             }
         )
+        pending, held = held or [], None
+        for frame in pending:
+            relay(frame)
 
     async def stop(self, cid: str) -> None:
         handler = self.watching.pop(cid, None)
