@@ -143,6 +143,7 @@ class Board:
                     "conversations": held.get(s["id"], []),
                     "name": s["display_name"],
                     "status": shown_status(agent) if agent else "offline",
+                    "reason": agent.reason if agent and agent.status == "away" else "",
                     "since": _iso(since / 1000) if since else None,
                     "load": dict(agent.load) if agent else dict.fromkeys(CHANNELS, 0),
                     "capacity": dict(agent.capacity) if agent else {},

@@ -10,6 +10,7 @@ the same channel, and the answer comes back on the supervisor's board channel.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from contactd.errors import Conflict, NotFound, Unavailable
@@ -54,40 +55,42 @@ class Monitors:
         sent: set[tuple[Any, Any]] = set()
         held: list[Frame] | None = []  # frames that come while the transcript is read, sent after it
 
-        def relay(frame: Frame) -> None:
-            kind = frame.get("type")
-            if kind == "message" and (frame.get("from"), frame.get("id")) not in sent:
-                message = {k: v for k, v in frame.items() if k != "type"}
-                self.peer.send({"type": "monitor.message", "conversation_id": cid, "message": message})
-            elif kind == "chat.transferred":
-                self.peer.send({"type": "monitor.transferred", "conversation_id": cid, "queue": frame.get("queue")})
-            elif kind == "chat.ended":
-                self.peer.send({"type": "monitor.ended", "conversation_id": cid})
-
         def forward(frame: Frame) -> None:
             if held is not None:
                 held.append(frame)
             else:
-                relay(frame)
+                self._relay(cid, frame, sent)
 
         self.watching[cid] = forward
         await self.svc.hub.subscribe(self.svc.keys.to_citizen(cid), forward)  # before reading: nothing missed
         messages = [m.frame() for m in await self.svc.store.transcript(cid)]
         sent.update((m["from"], m["id"]) for m in messages)
         await self._audit(cid, "read")
-        self.peer.send(
-            {
-                "type": "monitor.started",
-                "conversation_id": cid,
-                "channel": conv.channel,
-                "queue": conv.queue,
-                "agent_id": conv.agent_id,
-                "messages": messages,
-            }
-        )
+        started: Frame = {
+            "type": "monitor.started",
+            "conversation_id": cid,
+            "channel": conv.channel,
+            "queue": conv.queue,
+            "agent_id": conv.agent_id,
+            "messages": messages,
+        }
+        if conv.channel == "voice":  # the STUN/TURN servers to listen to the call through
+            started["ice_servers"] = self.svc.conversations.ice.for_browser(str(self.user.id), time.time())
+        self.peer.send(started)
         pending, held = held or [], None
         for frame in pending:
-            relay(frame)
+            self._relay(cid, frame, sent)
+
+    def _relay(self, cid: str, frame: Frame, sent: set[tuple[Any, Any]]) -> None:
+        """A frame of the monitored conversation, as the board is told it (messages already sent are not)."""
+        kind = frame.get("type")
+        if kind == "message" and (frame.get("from"), frame.get("id")) not in sent:
+            message = {k: v for k, v in frame.items() if k != "type"}
+            self.peer.send({"type": "monitor.message", "conversation_id": cid, "message": message})
+        elif kind == "chat.transferred":
+            self.peer.send({"type": "monitor.transferred", "conversation_id": cid, "queue": frame.get("queue")})
+        elif kind == "chat.ended":
+            self.peer.send({"type": "monitor.ended", "conversation_id": cid})
 
     async def stop(self, cid: str) -> None:
         handler = self.watching.pop(cid, None)

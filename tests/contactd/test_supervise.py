@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 
 from tests.conftest import LiveServer
-from tests.helpers import login, typed
+from tests.helpers import Client, login, typed
 
 
 async def user_id(db: asyncpg.Pool, server: LiveServer, username: str) -> int:
@@ -37,6 +37,15 @@ async def test_a_supervisor_sets_an_adviser_away_and_back(server: LiveServer, db
         assert r.status_code == 200
         state = await agent.expect(typed("agent.state", status="away"))
         assert state["reason"] == "set by Sam Taylor: team meeting"
+        board = await Client.connect(server.ws("/ws/board"), await login(server.base, "supervisor"), server.base)
+        shown = await board.expect(
+            lambda f: (
+                f.get("type") == "board.snapshot"
+                and any(a["id"] == bethan and a["status"] == "away" for a in f["agents"])
+            )
+        )
+        row = next(a for a in shown["agents"] if a["id"] == bethan)
+        assert row["reason"] == "set by Sam Taylor: team meeting"  # the board says why
         agent.rewind()
         withdrawn = await agent.expect(typed("offer.withdrawn", conversation_id=queued["conversation_id"]))
         assert withdrawn["reason"] == "away"

@@ -34,6 +34,9 @@ async def test_a_supervisor_listens_whispers_and_barges_into_a_call(server: Live
     board = await Client.connect(server.ws("/ws/board"), await login(server.base, "supervisor"), server.base)
     try:
         await answer(agent, cid, adviser)
+        await board.send({"type": "monitor.start", "conversation_id": cid})
+        started = await board.expect(typed("monitor.started", conversation_id=cid))
+        assert started["channel"] == "voice" and all("urls" in s for s in started["ice_servers"])
         offer = {"type": "monitor.rtc.offer", "conversation_id": cid, "mode": "listen", "sdp": await supervisor.offer()}
         await board.send(offer)
         reply = await board.expect(typed("monitor.rtc.answer", conversation_id=cid), timeout=10)
