@@ -47,6 +47,12 @@ export function setupReceipts({ label } = {}) {
   byId('receipt-form').addEventListener('submit', onSubmit);
 }
 
+/** Shows the receipt of conversation `reference`, as if the supervisor had typed it in the form. */
+export function openReceipt(reference) {
+  byId('receipt-id').value = reference;
+  byId('receipt-form').requestSubmit();
+}
+
 async function onSubmit(event) {
   event.preventDefault();
   const button = byId('receipt-button');

@@ -1,17 +1,18 @@
 // In-place rendering of the queue board tables: rows are created once and cells
 // are only written when their text changes, so focus and screen readers are not disturbed.
 
-import { el, setText, parseTime, formatDuration } from '/static/dom.js';
+import { el, setText, formatDuration } from '/static/dom.js';
+import { DASH, known, count, percent } from './words.js';
 
 export const LONG_WAIT_S = 60;
-const DASH = '–';
-const STATUS_LABELS = { available: 'Available', away: 'Away', offline: 'Offline', busy: 'Busy' };
 
+// whole: the figure is the queue's across every channel, even when one channel is chosen.
 const QUEUE_FIELDS = [
   { field: 'waiting', numeric: true, format: count },
-  { field: 'longest_wait_s', numeric: true, format: (v) => formatDuration(v) },
-  { field: 'alert', format: () => '' },
-  { field: 'escalated', format: escalated },
+  { field: 'longest_wait_s', numeric: true, whole: true, format: (v) => formatDuration(v) },
+  { field: 'estimated_wait_s', numeric: true, whole: true, format: (v) => formatDuration(v) },
+  { field: 'alert', whole: true, format: () => '' },
+  { field: 'escalated', whole: true, format: escalated },
   { field: 'offered', numeric: true, format: count },
   { field: 'answered', numeric: true, format: count },
   { field: 'abandoned', numeric: true, format: count },
@@ -20,17 +21,8 @@ const QUEUE_FIELDS = [
   { field: 'aht_s', numeric: true, format: (v) => formatDuration(v) },
 ];
 
-function known(value) {
-  return value !== null && value !== undefined && Number.isFinite(Number(value));
-}
-
-function count(value) {
-  return known(value) ? String(Math.round(Number(value))) : DASH;
-}
-
-function percent(value) {
-  return known(value) ? `${Math.round(Number(value))}%` : DASH;
-}
+// A channel with no contacts today is not in `channels`: nobody waited, nothing was offered.
+const QUIET_CHANNEL = { waiting: 0, offered: 0, answered: 0, abandoned: 0 };
 
 /** {"1": 2, "2": 1} as "2 at step 1, 1 at step 2"; "–" when nobody waiting has escalated. */
 export function escalated(value) {
@@ -46,8 +38,19 @@ export function isLongWait(queue) {
   return known(queue.longest_wait_s) && Number(queue.longest_wait_s) > LONG_WAIT_S;
 }
 
+/** A queue's figures for one channel ('' for all): that channel's counts, the queue's waits. */
+export function channelView(queue, channel) {
+  if (!channel) return queue;
+  const figures = queue.channels && typeof queue.channels === 'object' ? queue.channels[channel] : null;
+  const view = { name: queue.name };
+  for (const { field, whole } of QUEUE_FIELDS) {
+    view[field] = whole ? queue[field] : (figures || QUIET_CHANNEL)[field] ?? null;
+  }
+  return view;
+}
+
 /** Keeps tbody rows in step with a list; rows are keyed by key(item). */
-function syncRows(tbody, emptyRow, items, key, attr, createRow, updateRow) {
+export function syncRows(tbody, emptyRow, items, key, attr, createRow, updateRow) {
   const rows = new Map([...tbody.querySelectorAll(`tr[${attr}]`)].map((tr) => [tr.getAttribute(attr), tr]));
   const wanted = new Set();
   for (const item of items) {
@@ -66,20 +69,28 @@ function syncRows(tbody, emptyRow, items, key, attr, createRow, updateRow) {
   emptyRow.hidden = wanted.size > 0;
 }
 
-export function renderQueues(tbody, emptyRow, queues, queueLabel) {
-  syncRows(tbody, emptyRow, queues, (q) => q.name, 'data-queue', createQueueRow, (row, q) => updateQueueRow(row, q, queueLabel));
+/** queues: as board.snapshot sends them, already filtered to the queue chosen; channel: '' or one channel. */
+export function renderQueues(tbody, emptyRow, queues, queueLabel, channel = '') {
+  syncRows(tbody, emptyRow, queues, (q) => q.name, 'data-queue', createQueueRow,
+    (row, q) => updateQueueRow(row, channelView(q, channel), queueLabel));
 }
 
-function createQueueRow() {
+function createQueueRow(queue) {
   const row = el('tr', {}, el('th', { scope: 'row', 'data-field': 'name' }));
   for (const { field, numeric } of QUEUE_FIELDS) {
     row.append(el('td', { 'data-field': field, class: numeric ? 'numeric' : null }));
   }
+  const show = el('button', {
+    type: 'button', class: 'button button--secondary button--small', 'data-action': 'waiting', 'data-queue-name': queue.name,
+  }, ['Show', el('span', { class: 'visually-hidden', 'data-field': 'waiting-name' })]);
+  row.append(el('td', { 'data-field': 'actions' }, show));
   return row;
 }
 
 function updateQueueRow(row, queue, queueLabel) {
-  setText(row.querySelector('[data-field="name"]'), queueLabel(queue.name));
+  const label = queueLabel(queue.name);
+  setText(row.querySelector('[data-field="name"]'), label);
+  setText(row.querySelector('[data-field="waiting-name"]'), ` who is waiting in ${label}`);
   for (const { field, format } of QUEUE_FIELDS) {
     if (field === 'alert') continue;
     setText(row.querySelector(`[data-field="${field}"]`), format(queue[field]));
@@ -90,49 +101,4 @@ function updateQueueRow(row, queue, queueLabel) {
   const hasTag = Boolean(cell.firstElementChild);
   if (alert && !hasTag) cell.replaceChildren(el('strong', { class: 'tag tag--red', text: 'Waiting over 1 minute' }));
   if (!alert && hasTag) cell.replaceChildren();
-}
-
-export function renderAgents(tbody, emptyRow, agents, now) {
-  syncRows(tbody, emptyRow, agents, (a) => a.id, 'data-agent-id', createAgentRow, (row, a) => updateAgentRow(row, a, now));
-}
-
-function createAgentRow() {
-  const status = el('td', { 'data-field': 'status' }, [
-    el('span', { class: 'status-dot', 'aria-hidden': 'true' }),
-    el('span', { class: 'status-label' }),
-  ]);
-  return el('tr', {}, [
-    el('th', { scope: 'row', 'data-field': 'name' }),
-    status,
-    el('td', { 'data-field': 'since', class: 'numeric' }),
-    el('td', { 'data-field': 'load', class: 'numeric' }),
-  ]);
-}
-
-function updateAgentRow(row, agent, now) {
-  setText(row.querySelector('[data-field="name"]'), agent.name || agent.id);
-  const status = row.querySelector('[data-field="status"]');
-  status.dataset.status = agent.status || '';
-  setText(status.querySelector('.status-label'), statusLabel(agent.status));
-  const since = row.querySelector('[data-field="since"]');
-  const sinceDate = parseTime(agent.since);
-  if (sinceDate) since.dataset.since = String(sinceDate.getTime());
-  else delete since.dataset.since;
-  updateTimeInState(since, now);
-  setText(row.querySelector('[data-field="load"]'), count(agent.load?.chat));
-}
-
-function statusLabel(status) {
-  if (!status) return DASH;
-  return STATUS_LABELS[status] || status.charAt(0).toUpperCase() + status.slice(1);
-}
-
-/** Rewrites one "time in status" cell from its data-since (epoch ms). */
-export function updateTimeInState(cell, now) {
-  const since = Number(cell.dataset.since);
-  setText(cell, cell.dataset.since ? formatDuration((now - since) / 1000, true) : DASH);
-}
-
-export function tickAgents(tbody, now) {
-  for (const cell of tbody.querySelectorAll('td[data-field="since"]')) updateTimeInState(cell, now);
 }
