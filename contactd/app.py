@@ -268,7 +268,7 @@ async def ensure_built(svc: Services) -> None:
 
 def on_change(svc: Services, changed: set[str]) -> Callable[[dict[str, Any]], None]:
     def handler(frame: dict[str, Any]) -> None:
-        svc.board.dirty = True
+        svc.board.changed(str(frame.get("queue", "")))
         changed.add(str(frame.get("queue", "")))
         if frame.get("config"):
             svc.config_changed = True

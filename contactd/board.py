@@ -17,6 +17,12 @@ from router.model import CHANNELS, Agent
 from router.store import RouterStore
 
 LOCAL_TZ = ZoneInfo("Europe/London")
+SLOW_EVERY_S = 0.5
+"""The day's figures, wait estimates and advisers' rows are read again at most this often (within the
+board's one second)."""
+Slow = tuple[
+    dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]], dict[str, int | None], list[dict[str, Any]]
+]
 
 
 def _iso(ts: float) -> str:
@@ -55,6 +61,14 @@ class Board:
         self.last: dict[str, Any] | None = None
         self.last_sent = 0.0
         self._agent_list: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self.stale: set[str] = set()
+        """Queues whose waiting contacts changed since the last tick."""
+        self.waiting: dict[str, tuple[int, int | None, dict[int, int], dict[str, int]]] = {}
+        """Each queue's waiting contacts as last read: (count, oldest arrival ms, by step, by channel)."""
+        self.all_read_at = 0.0
+        self.changed_at = 0.0
+        self.slow: Slow | None = None
+        self.slow_at = 0.0
         self.estimate: Callable[[str, int], Awaitable[int | None]] = _no_estimate
         """The estimated wait (seconds) at a position in a queue (set by the app)."""
 
@@ -84,6 +98,8 @@ class Board:
             return
         self.dirty = False
         snap = await self.snapshot(now)
+        if self.changed_at >= self.slow_at:
+            self.dirty = True  # the day's figures and advisers' rows are still to catch up with a change
         before, at = self.last, _iso(now)
         if snap == before and now - self.last_sent < 1.0:
             return
@@ -100,16 +116,32 @@ class Board:
             if frame is not None:
                 viewer.peer.send(frame)
 
+    def changed(self, queue: str) -> None:
+        """Routing changed in ``queue`` ('' for advisers only): its row is read again at the next tick."""
+        self.dirty = True
+        self.changed_at = time.time()
+        if queue:
+            self.stale.add(queue)
+
     async def snapshot(self, now: float) -> dict[str, Any]:
-        midnight = datetime.fromtimestamp(now, LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-        figures = await self.reports.queue_figures(midnight)
-        by_channel = await self.reports.channel_figures(midnight)
+        """The board now. What changes with every routing event (each queue's waiting contacts, from Redis)
+        is read for the queues that changed, and for all of them each second; the day's figures, the wait
+        estimates and the advisers' rows at most every ``SLOW_EVERY_S``: a busy centre's events cost the
+        board what changed, not the whole board each time."""
+        if self.slow is None or now - self.slow_at >= SLOW_EVERY_S:
+            self.slow, self.slow_at = await self._slow(now), now
+        figures, by_channel, estimates, agents = self.slow
+        if now - self.all_read_at >= 1.0:
+            self.stale.update(figures)
+            self.all_read_at = now
+        stale, self.stale = self.stale, set()
+        for name in figures:
+            if name in stale or name not in self.waiting:
+                waiting, oldest_ms, steps = await self.router_store.queue_steps(name)
+                self.waiting[name] = (waiting, oldest_ms, steps, await self.router_store.waiting_by_channel(name))
         queues = []
         for name, fig in figures.items():
-            waiting, oldest_ms, steps = await self.router_store.queue_steps(name)
-            longest = max(0, round(now - oldest_ms / 1000)) if oldest_ms else 0
-            escalated = {str(step): n for step, n in sorted(steps.items())}
-            counts = await self.router_store.waiting_by_channel(name)
+            waiting, oldest_ms, steps, counts = self.waiting[name]
             channels = {
                 ch: {"waiting": counts.get(ch, 0), **by_channel.get((name, ch), NONE)}
                 for ch in CHANNELS
@@ -119,14 +151,25 @@ class Board:
                 {
                     "name": name,
                     "waiting": waiting,
-                    "longest_wait_s": longest,
-                    "estimated_wait_s": await self.estimate(name, waiting + 1),
-                    "escalated": escalated,
+                    "longest_wait_s": max(0, round(now - oldest_ms / 1000)) if oldest_ms else 0,
+                    "estimated_wait_s": estimates.get(name),
+                    "escalated": {str(step): n for step, n in sorted(steps.items())},
                     **fig,
                     "channels": channels,
                 }
             )
-        return {"type": "board.snapshot", "queues": queues, "agents": await self.agents(midnight)}
+        return {"type": "board.snapshot", "queues": queues, "agents": agents}
+
+    async def _slow(self, now: float) -> Slow:
+        """The day's figures from PostgreSQL, each queue's estimated wait, and the advisers' rows."""
+        midnight = datetime.fromtimestamp(now, LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        figures = await self.reports.queue_figures(midnight)
+        by_channel = await self.reports.channel_figures(midnight)
+        estimates = {}
+        for name in figures:
+            waiting = self.waiting[name][0] if name in self.waiting else 0
+            estimates[name] = await self.estimate(name, waiting + 1)
+        return figures, by_channel, estimates, await self.agents(midnight)
 
     async def agents(self, midnight: datetime) -> list[dict[str, Any]]:
         staff = await self.agent_list()

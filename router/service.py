@@ -289,8 +289,9 @@ class RouterService:
 
     async def abandon(self, conversation_id: str) -> tuple[str, str]:
         """The citizen left: (state it was in, agent who held it or '')."""
+        live = await self.store.conversation(conversation_id)
         state, agent_id = await self.store.abandon(conversation_id, self.now_ms(), self._wrapup_deadline())
-        await self.listener.changed("")
+        await self.listener.changed(live.queue if live is not None and state in ("queued", "offered") else "")
         if state == "offered" and agent_id:
             await self.dispatch_agent(agent_id)
         return state, agent_id

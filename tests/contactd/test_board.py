@@ -22,9 +22,14 @@ async def test_the_board_follows_a_chat_from_arrival_to_wrap_up(server: LiveServ
     sup = await board(server)
     t0 = time.monotonic()
     _citizen, queued = await server.citizen("benefits", "Ann")
-    snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "benefits")["waiting"] == 1)
+    # The waiting count follows at the next tick; the day's figures (from PostgreSQL) within half a second.
+    snap = await sup.expect(
+        lambda f: f.get("type") == "board.snapshot"
+        and queue(f, "benefits")["waiting"] == 1
+        and queue(f, "benefits")["offered"] == 1
+    )
     assert time.monotonic() - t0 < 1.0 * UNIT
-    assert queue(snap, "benefits")["offered"] == 1 and queue(snap, "benefits")["answered"] == 0
+    assert queue(snap, "benefits")["answered"] == 0
     assert queue(snap, "benefits")["channels"]["chat"]["waiting"] == 1  # for the board's channel filter
     assert queue(snap, "benefits")["estimated_wait_s"] is None  # nobody serving benefits is available yet
     ticking = await sup.expect(
