@@ -24,9 +24,11 @@ async def test_the_board_follows_a_chat_from_arrival_to_wrap_up(server: LiveServ
     _citizen, queued = await server.citizen("benefits", "Ann")
     # The waiting count follows at the next tick; the day's figures (from PostgreSQL) within half a second.
     snap = await sup.expect(
-        lambda f: f.get("type") == "board.snapshot"
-        and queue(f, "benefits")["waiting"] == 1
-        and queue(f, "benefits")["offered"] == 1
+        lambda f: (
+            f.get("type") == "board.snapshot"
+            and queue(f, "benefits")["waiting"] == 1
+            and queue(f, "benefits")["offered"] == 1
+        )
     )
     assert time.monotonic() - t0 < 1.0 * UNIT
     assert queue(snap, "benefits")["answered"] == 0
