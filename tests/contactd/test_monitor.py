@@ -51,7 +51,10 @@ async def test_a_supervisor_reads_a_live_chat_as_it_happens_and_the_citizen_sees
         "SELECT data->>'by' FROM events WHERE type = 'conversation.monitored' AND conversation_id = $1",
         uuid.UUID(cid),
     )
-    assert by == str(await db.fetchval("SELECT id FROM users WHERE username = 'supervisor'"))
+    sam = await db.fetchval(
+        "SELECT id FROM users WHERE tenant_id = $1 AND username = 'supervisor'", server.settings.tenant
+    )
+    assert by == str(sam)
 
 
 async def test_only_supervisors_and_admins_may_monitor(server: LiveServer) -> None:
