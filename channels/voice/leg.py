@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,13 +20,11 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 
 from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Mulaw, hold_pattern, pcm_frame
+from channels.voice.peers import FRAME_S, PacedTrack, close_peer
 from channels.voice.recording import Recorder
 from channels.voice.supervision import Supervision, mixed_in
 from contactd.tasks import TaskSet
 
-log = logging.getLogger("channels.voice")
-PEER_CLOSE_S = 2.0
-FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 MAX_BUFFER = 320 * 10  # 200 ms of the adviser's audio: more is dropped, so the delay cannot grow
 HOLD = hold_pattern()
 
@@ -51,7 +48,7 @@ class CitizenTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         if self.pc is not None and self.leg.pc is not self.pc:
-            await asyncio.sleep(FRAME_SAMPLES / SAMPLE_RATE)
+            await asyncio.sleep(FRAME_S)
             pcm = SILENCE
         else:
             try:
@@ -168,14 +165,10 @@ class CallLeg:
         await self.tasks.stop()
 
     async def _close_peer(self) -> None:
-        """Close the adviser's peer connection, waiting for it at most ``PEER_CLOSE_S``: aiortc's close can
-        stall (aiortc issue #283), and the next adviser's answer, or a hang-up, must not wait on it."""
+        """Close the adviser's peer connection without waiting on a stalled one."""
         pc, self.pc = self.pc, None
         if pc is not None:
-            closing = self.tasks.spawn(pc.close())
-            done, _ = await asyncio.wait({closing}, timeout=PEER_CLOSE_S)
-            if not done:
-                log.warning("an adviser's peer connection is slow to close; going on without it")
+            await close_peer(pc, self.tasks, "an adviser's")
         self.spoken.clear()
 
     async def _listen(self, track: MediaStreamTrack) -> None:
@@ -246,28 +239,6 @@ class TwilioLeg(CallLeg):
             await asyncio.sleep(max(0.0, due - loop.time()))
 
 
-class CallerTrack(MediaStreamTrack):
-    """What a web caller hears, paced in real time: the adviser's voice, a prompt, or hold audio."""
-
-    kind = "audio"
-
-    def __init__(self, leg: CallLeg) -> None:
-        super().__init__()
-        self.leg = leg
-        self.pts = 0
-        self.due: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        loop = asyncio.get_running_loop()
-        self.due = loop.time() if self.due is None else self.due + FRAME_S
-        await asyncio.sleep(max(0.0, self.due - loop.time()))
-        frame = pcm_frame(self.leg.next_chunk(), self.pts)
-        self.pts += FRAME_SAMPLES
-        return frame
-
-
 class WebLeg(CallLeg):
     """A browser call from the citizen chat page: the caller's side is a WebRTC peer of this node too."""
 
@@ -277,7 +248,7 @@ class WebLeg(CallLeg):
 
     async def answer_caller(self, sdp: str) -> str:
         """Answer the caller's browser; the answer's SDP."""
-        self.caller.addTrack(CallerTrack(self))
+        self.caller.addTrack(PacedTrack(self.next_chunk))  # what the web caller hears
 
         @self.caller.on("track")
         def on_track(track: MediaStreamTrack) -> None:

@@ -7,22 +7,18 @@ in two short buffers, one mixed into what the adviser hears and one into what th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 
 import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, mix, pcm_frame
+from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, mix
+from channels.voice.peers import PacedTrack, close_peer
 from contactd.tasks import TaskSet
 
-log = logging.getLogger("channels.voice")
-FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 FRAME_BYTES = FRAME_SAMPLES * 2
 MAX_BUFFER = FRAME_BYTES * 10  # 200 ms: more is dropped, so the delay cannot grow
-CLOSE_S = 2.0
 
 
 def _append(buffer: bytearray, pcm: bytes) -> None:
@@ -61,7 +57,7 @@ class Supervision:
 
     async def answer(self, sdp: str) -> str:
         """Answer the supervisor's WebRTC offer; the answer's SDP (ValueError etc. for one we cannot use)."""
-        self.pc.addTrack(SupervisorTrack(self))
+        self.pc.addTrack(PacedTrack(self._mixed))
 
         @self.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -103,32 +99,10 @@ class Supervision:
         if mode == "listen":
             self.to_adviser.clear()
 
+    def _mixed(self) -> bytes:
+        """What the supervisor hears next: the caller and the adviser, mixed."""
+        return mixed_in(_take(self.caller) or SILENCE, _take(self.adviser))
+
     async def close(self) -> None:
-        closing = self.tasks.spawn(self.pc.close())
-        done, _ = await asyncio.wait({closing}, timeout=CLOSE_S)
-        if not done:
-            log.warning("a supervisor's peer connection is slow to close; going on without it")
+        await close_peer(self.pc, self.tasks, "a supervisor's")
         await self.tasks.stop()
-
-
-class SupervisorTrack(MediaStreamTrack):
-    """What the supervisor hears, paced in real time: the caller and the adviser, mixed."""
-
-    kind = "audio"
-
-    def __init__(self, supervision: Supervision) -> None:
-        super().__init__()
-        self.supervision = supervision
-        self.pts = 0
-        self.due: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        loop = asyncio.get_running_loop()
-        self.due = loop.time() if self.due is None else self.due + FRAME_S
-        await asyncio.sleep(max(0.0, self.due - loop.time()))
-        s = self.supervision
-        frame = pcm_frame(mixed_in(_take(s.caller) or SILENCE, _take(s.adviser)), self.pts)
-        self.pts += FRAME_SAMPLES
-        return frame
