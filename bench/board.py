@@ -45,7 +45,6 @@ import math
 import os
 import resource
 import secrets
-import subprocess
 import tempfile
 import time
 import zlib
@@ -80,17 +79,6 @@ def rss_kb(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-def commit() -> str:
-    """The commit measured, ``+changes`` when the work tree differs from it in the server's code."""
-    root = Path(__file__).resolve().parents[1]
-    git = ["git", "-C", str(root)]
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        diff = [*git, "status", "--porcelain", "--", "contactd", "router", "channels"]
-        return head + ("+changes" if subprocess.run(diff, capture_output=True, text=True).stdout.strip() else "")
-    return "?"
 
 
 def raise_nofile(need: int) -> int:
@@ -580,15 +568,8 @@ def main(argv: list[str] | None = None) -> int:
     keys = ("boards", "rate", "seconds", "waiting", "agents", "agent_share", "sample_every")
     figures: Out = {"bench": "board", "date": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count()}
     figures |= {k: getattr(args, k) for k in keys} | {"mode_asked": args.mode}
-    figures["nofile"], figures["commit"], started = raise_nofile(2 * args.boards + 512), commit(), h.now()
-    try:
-        with h.on_sigterm():
-            problems = run(args, figures)
-        figures["load_avg_1m"] = round(os.getloadavg()[0], 2)
-        print_report(figures, problems)
-    except (Exception, KeyboardInterrupt, SystemExit) as e:
-        return h.report_failure("board", figures, e)
-    return h.report_end(figures, problems, started)
+    figures["nofile"], figures["commit"] = raise_nofile(2 * args.boards + 512), h.commit()
+    return h.conclude("board", figures, lambda: run(args, figures), print_report)
 
 
 if __name__ == "__main__":

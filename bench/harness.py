@@ -410,3 +410,32 @@ def report_failure(name: str, figures: dict[str, Any], e: BaseException) -> int:
     figures.update(ok=False, error=f"{type(e).__name__}: {e}"[:500])
     print(json.dumps(figures), flush=True)
     return 1
+
+
+def commit() -> str:
+    """The commit measured, ``+changes`` when the work tree differs from it in the server's code."""
+    root = Path(__file__).resolve().parents[1]
+    git = ["git", "-C", str(root)]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        diff = [*git, "status", "--porcelain", "--", "contactd", "router", "channels"]
+        return head + ("+changes" if subprocess.run(diff, capture_output=True, text=True).stdout.strip() else "")
+    return "?"
+
+
+def conclude(
+    name: str,
+    figures: dict[str, Any],
+    run: Callable[[], list[str]],
+    report: Callable[[dict[str, Any], list[str]], None],
+) -> int:
+    """Run a benchmark (``run`` returns its problems), print its report and last JSON line; its exit status."""
+    started = now()
+    try:
+        with on_sigterm():
+            problems = run()
+        figures["load_avg_1m"] = round(os.getloadavg()[0], 2)
+        report(figures, problems)
+    except (Exception, KeyboardInterrupt, SystemExit) as e:
+        return report_failure(name, figures, e)
+    return report_end(figures, problems, started)

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import harness as h
-from bench.board import NO_RELAY, commit
+from bench.board import NO_RELAY
 from bench.chat_flow import PASSWORD, seed
 from bench.voice_clients import Client, serve
 from bench.voice_report import bare_figures, print_report, problems_of, step_figures, verdicts
@@ -234,16 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     figures: Out = {"bench": "voice", "date": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count()}
     figures |= {k: getattr(args, k) for k in ("codecs", "step", "max_calls", "window", "late_ms", "on_time")}
-    figures |= dict(commit=commit(), load_avg_1m_before=round(os.getloadavg()[0], 2))
-    started = h.now()
-    try:
-        with h.on_sigterm():
-            problems = run(args, figures)
-        figures["load_avg_1m"] = round(os.getloadavg()[0], 2)
-        print_report(figures, problems)
-    except (Exception, KeyboardInterrupt, SystemExit) as e:
-        return h.report_failure("voice", figures, e)
-    return h.report_end(figures, problems, started)
+    figures |= dict(commit=h.commit(), load_avg_1m_before=round(os.getloadavg()[0], 2))
+    return h.conclude("voice", figures, lambda: run(args, figures), print_report)
 
 
 if __name__ == "__main__":

@@ -41,9 +41,9 @@ class Monitors:
         elif kind == "monitor.stop":
             await self.stop(cid)
         elif kind == "monitor.rtc.offer":
-            await self.listen(cid, _mode(frame.get("mode")), str(frame["sdp"]))
+            await self.listen(cid, str(frame["mode"]), str(frame["sdp"]))
         elif kind == "monitor.mode":
-            await self.change_mode(cid, _mode(frame.get("mode")))
+            await self.change_mode(cid, str(frame["mode"]))
 
     async def start(self, cid: str) -> None:
         """Send the conversation so far, then each message as it comes, until it ends or ``stop``."""
@@ -156,8 +156,3 @@ class Monitors:
         await self.svc.store.event(
             "conversation.monitored", conversation_id=cid, data={"by": self.user.id, "mode": mode}
         )
-
-
-def _mode(value: Any) -> str:
-    """A mode the board's frame schema has already checked."""
-    return str(value)
