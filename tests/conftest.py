@@ -141,6 +141,12 @@ class LiveServer:
             await client.expect(lambda f: f.get("type") == "agent.state" and f.get("status") == status)
         return client
 
+    async def board(self, username: str = "supervisor") -> Client:
+        """A queue board socket of ``username``, once it has had its first snapshot."""
+        client = await Client.connect(self.ws("/ws/board"), await login(self.base, username), origin=self.base)
+        await client.expect(lambda f: f.get("type") == "board.snapshot")
+        return client
+
     async def citizen(
         self, queue: str = "general", name: str = "Ann", language: str = "en", **extra: str
     ) -> tuple[Client, Any]:

@@ -5,21 +5,15 @@ from __future__ import annotations
 import time
 
 from tests.conftest import LiveServer
-from tests.helpers import UNIT, Client, login, typed
+from tests.helpers import UNIT, typed
 
 
 def queue(snapshot: dict[str, object], name: str) -> dict[str, object]:
     return next(q for q in snapshot["queues"] if q["name"] == name)  # type: ignore[attr-defined,index]
 
 
-async def board(server: LiveServer) -> Client:
-    client = await Client.connect(server.ws("/ws/board"), await login(server.base, "supervisor"), server.base)
-    await client.expect(typed("board.snapshot"))
-    return client
-
-
 async def test_the_board_follows_a_chat_from_arrival_to_wrap_up(server: LiveServer) -> None:
-    sup = await board(server)
+    sup = await server.board()
     t0 = time.monotonic()
     _citizen, queued = await server.citizen("benefits", "Ann")
     # The waiting count follows at the next tick; the day's figures (from PostgreSQL) within half a second.
@@ -61,7 +55,7 @@ async def test_the_board_follows_a_chat_from_arrival_to_wrap_up(server: LiveServ
 
 
 async def test_a_citizen_who_gives_up_quickly_counts_as_abandoned_not_against_service_level(server: LiveServer) -> None:
-    sup = await board(server)
+    sup = await server.board()
     citizen, _ = await server.citizen("council-tax", "Bo")
     await citizen.send({"type": "chat.end"})
     snap = await sup.expect(lambda f: f.get("type") == "board.snapshot" and queue(f, "council-tax")["abandoned"] == 1)
@@ -70,7 +64,7 @@ async def test_a_citizen_who_gives_up_quickly_counts_as_abandoned_not_against_se
 
 
 async def test_an_available_agent_with_every_chat_slot_taken_shows_as_busy(server: LiveServer) -> None:
-    sup = await board(server)
+    sup = await server.board()
     agent = await server.agent("agent3")  # three chats at most
     for n in range(3):
         _, queued = await server.citizen("general", f"C{n}")
@@ -86,8 +80,8 @@ async def test_an_available_agent_with_every_chat_slot_taken_shows_as_busy(serve
 
 
 async def test_a_watching_board_gets_only_the_rows_that_changed_in_its_queues(server: LiveServer) -> None:
-    everything = await board(server)
-    watcher = await board(server)
+    everything = await server.board()
+    watcher = await server.board()
     await watcher.send({"type": "board.watch", "queues": ["nope"]})
     await watcher.expect(typed("error", code="bad_value"))  # unknown queue: refused, the socket carries on
     await watcher.send({"type": "board.watch", "queues": "benefits"})

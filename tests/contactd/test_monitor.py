@@ -13,12 +13,6 @@ from tests.conftest import LiveServer
 from tests.helpers import Client, login, typed
 
 
-async def board(server: LiveServer, username: str = "supervisor") -> Client:
-    client = await Client.connect(server.ws("/ws/board"), await login(server.base, username), server.base)
-    await client.expect(typed("board.snapshot"))
-    return client
-
-
 async def test_a_supervisor_reads_a_live_chat_as_it_happens_and_the_citizen_sees_nothing(
     server: LiveServer, db: asyncpg.Pool
 ) -> None:
@@ -29,7 +23,7 @@ async def test_a_supervisor_reads_a_live_chat_as_it_happens_and_the_citizen_sees
     await citizen.send({"type": "message", "id": "c1", "text": "My council tax bill is wrong"})
     await agent.expect(typed("message", conversation_id=cid))
 
-    sup = await board(server)
+    sup = await server.board()
     await sup.send({"type": "monitor.start", "conversation_id": cid})
     started = await sup.expect(typed("monitor.started", conversation_id=cid))
     assert (started["channel"], started["queue"]) == ("chat", "general")
@@ -68,7 +62,7 @@ async def test_only_supervisors_and_admins_may_monitor(server: LiveServer) -> No
     await agent.send({"type": "monitor.start", "conversation_id": cid})  # nor monitor from the console
     await agent.expect(typed("error", code="unknown_type"))
     for username in ("supervisor", "admin"):
-        sup = await board(server, username)
+        sup = await server.board(username)
         await sup.send({"type": "monitor.start", "conversation_id": cid})
         await sup.expect(typed("monitor.started", conversation_id=cid))
         await sup.send({"type": "monitor.stop", "conversation_id": cid})
@@ -76,7 +70,7 @@ async def test_only_supervisors_and_admins_may_monitor(server: LiveServer) -> No
 
 
 async def test_what_bad_monitor_requests_get(server: LiveServer) -> None:
-    sup = await board(server)
+    sup = await server.board()
     await sup.send({"type": "monitor.start", "conversation_id": str(uuid.uuid4())})
     await sup.expect(typed("error", code="not_found"))
     await sup.send({"type": "monitor.start", "conversation_id": "not-a-uuid"})
