@@ -1,10 +1,10 @@
 """One phone call held on this node: the citizen's leg (a Twilio media stream) bridged to the adviser's
 WebRTC leg (aiortc), with hold audio while the caller waits or is held.
 
-Citizen → adviser: μ-law 8 kHz from Twilio, decoded, handed to aiortc as 20 ms frames (its Opus
-encoder resamples to 48 kHz). Adviser → citizen: aiortc's decoded Opus (48 kHz), resampled to 8 kHz
-mono, μ-law encoded, sent to Twilio every 20 ms by one paced loop, which plays hold audio instead
-while nobody is connected.
+Citizen → adviser: μ-law 8 kHz from Twilio, decoded, and encoded again here for the adviser's leg (Opus at
+8 kHz, or μ-law) in 20 ms packets that aiortc sends as they are. Adviser → citizen: aiortc's decoded audio,
+resampled to 8 kHz mono, μ-law encoded, sent to Twilio every 20 ms by one paced loop, which plays hold audio
+instead while nobody is connected.
 """
 
 from __future__ import annotations
@@ -19,32 +19,32 @@ import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Mulaw, hold_pattern, pcm_frame
-from channels.voice.peers import FRAME_S, PacedTrack, close_peer
+from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Mulaw, hold_pattern
+from channels.voice.peers import FRAME_S, AudioTrack, PacedTrack, close_peer, negotiated
 from channels.voice.recording import Recorder
 from channels.voice.supervision import Supervision, mixed_in
 from contactd.tasks import TaskSet
 
-MAX_BUFFER = 320 * 10  # 200 ms of the adviser's audio: more is dropped, so the delay cannot grow
+MAX_SPOKEN = 320 * 3
+"""60 ms of the adviser's audio waiting for the caller: what a burst of their packets leaves beyond that is
+dropped, oldest first. Without a cap every burst (another call setting up, a busy moment) would stay in the
+buffer as delay for the rest of the call."""
 HOLD = hold_pattern()
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class CitizenTrack(MediaStreamTrack):
+class CitizenTrack(AudioTrack):
     """What the adviser hears: the caller's audio as it arrives (silence while on hold or when none comes)."""
-
-    kind = "audio"
 
     def __init__(self, leg: CallLeg) -> None:
         super().__init__()
         self.leg = leg
-        self.pts = 0
         self.pc: RTCPeerConnection | None = None
         """The adviser's peer connection this track is sent on: once the leg has moved on to another (a
         transfer, a reload), this one takes none of the caller's audio while it closes."""
 
-    async def recv(self) -> av.AudioFrame:
+    async def recv(self) -> av.Packet[Any] | av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
         if self.pc is not None and self.leg.pc is not self.pc:
@@ -58,9 +58,7 @@ class CitizenTrack(MediaStreamTrack):
         pcm = SILENCE if self.leg.state == "held" else pcm
         if self.leg.supervision is not None and self.leg.pc is self.pc:
             pcm = mixed_in(pcm, self.leg.supervision.for_adviser())
-        frame = pcm_frame(pcm, self.pts)
-        self.pts += FRAME_SAMPLES
-        return frame
+        return self.sent(pcm)
 
 
 class CallLeg:
@@ -124,7 +122,7 @@ class CallLeg:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         self.state = "connected"
-        return pc.localDescription.sdp
+        return negotiated(pc, track)
 
     def announce(self, mulaw: bytes) -> None:
         """Play a prompt to the caller (while they wait; the hold audio resumes after it)."""
@@ -184,8 +182,8 @@ class CallLeg:
                     self.spoken += pcm
                     if self.supervision is not None:
                         self.supervision.heard_adviser(pcm)
-                if len(self.spoken) > MAX_BUFFER:
-                    del self.spoken[: len(self.spoken) - MAX_BUFFER]
+                if len(self.spoken) > MAX_SPOKEN:
+                    del self.spoken[: len(self.spoken) - MAX_SPOKEN]
 
     def next_chunk(self) -> bytes:
         """The caller's next 20 ms (8 kHz PCM): the adviser's voice, a prompt, or hold audio."""
@@ -248,7 +246,8 @@ class WebLeg(CallLeg):
 
     async def answer_caller(self, sdp: str) -> str:
         """Answer the caller's browser; the answer's SDP."""
-        self.caller.addTrack(PacedTrack(self.next_chunk))  # what the web caller hears
+        heard = PacedTrack(self.next_chunk)  # what the web caller hears
+        self.caller.addTrack(heard)
 
         @self.caller.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -257,7 +256,7 @@ class WebLeg(CallLeg):
 
         await self.caller.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self.caller.setLocalDescription(await self.caller.createAnswer())
-        return self.caller.localDescription.sdp
+        return negotiated(self.caller, heard)
 
     async def _hear_caller(self, track: MediaStreamTrack) -> None:
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE, frame_size=FRAME_SAMPLES)

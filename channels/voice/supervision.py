@@ -14,7 +14,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 
 from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, mix
-from channels.voice.peers import PacedTrack, close_peer
+from channels.voice.peers import PacedTrack, close_peer, negotiated
 from contactd.tasks import TaskSet
 
 FRAME_BYTES = FRAME_SAMPLES * 2
@@ -57,7 +57,8 @@ class Supervision:
 
     async def answer(self, sdp: str) -> str:
         """Answer the supervisor's WebRTC offer; the answer's SDP (ValueError etc. for one we cannot use)."""
-        self.pc.addTrack(PacedTrack(self._mixed))
+        heard = PacedTrack(self._mixed)
+        self.pc.addTrack(heard)
 
         @self.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -66,7 +67,7 @@ class Supervision:
 
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription.sdp
+        return negotiated(self.pc, heard)
 
     def heard_caller(self, pcm: bytes) -> None:
         _append(self.caller, pcm)

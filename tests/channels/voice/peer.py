@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 
 import av
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, pcm_frame, tone
@@ -33,11 +33,15 @@ class ToneTrack(MediaStreamTrack):
 
 
 class AdviserPeer:
-    """One WebRTC leg: offers, takes the answer, and records the caller's audio as 8 kHz PCM."""
+    """One WebRTC leg: offers, takes the answer, and records the caller's audio as 8 kHz PCM. ``codec``
+    (``audio/opus``, ``audio/PCMU``): the only audio codec it offers; every one aiortc has by default."""
 
-    def __init__(self, frequency: float = 1000.0) -> None:
+    def __init__(self, frequency: float = 1000.0, codec: str | None = None) -> None:
         self.pc = RTCPeerConnection()
-        self.pc.addTrack(ToneTrack(frequency))
+        transceiver = self.pc.addTransceiver(ToneTrack(frequency), "sendrecv")
+        if codec is not None:
+            codecs = RTCRtpSender.getCapabilities("audio").codecs
+            transceiver.setCodecPreferences([c for c in codecs if c.mimeType == codec])
         self.heard = bytearray()
         self.tasks: list[asyncio.Task[None]] = []
 

@@ -34,7 +34,9 @@ async def answer(agent: Client, cid: str, peer: AdviserPeer) -> None:
     await agent.expect(typed("call.state", conversation_id=cid, state="connected"))
 
 
-async def test_a_caller_and_an_adviser_hear_each_other(server: LiveServer, db: asyncpg.Pool) -> None:
+@pytest.mark.parametrize("codec", ["audio/opus", "audio/PCMU"])
+async def test_a_caller_and_an_adviser_hear_each_other(server: LiveServer, db: asyncpg.Pool, codec: str) -> None:
+    """With either codec a browser offers on the adviser's leg (the node encodes the caller's audio for it)."""
     twilio, sid = TwilioStandIn(server), call_sid()
     agent = await server.agent("agent1")
     twiml = await twilio.dial(sid, topic="")
@@ -44,7 +46,7 @@ async def test_a_caller_and_an_adviser_hear_each_other(server: LiveServer, db: a
     stream.speak(440.0)
     await asyncio.sleep(0.5)
     assert len(stream.heard) > 0  # hold audio while the call waits
-    peer = AdviserPeer(1000.0)
+    peer = AdviserPeer(1000.0, codec)
     try:
         await answer(agent, cid, peer)
         await asyncio.sleep(2.0)
