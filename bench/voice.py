@@ -192,14 +192,37 @@ async def bench(args: argparse.Namespace, tmp: Path, node: h.Child, stores: h.St
         await asyncio.gather(*(c.stop() for c in [*clients, loopback]))
 
 
+def cores(args: argparse.Namespace, figures: Out) -> tuple[set[int], set[int]] | None:
+    """With ``--pin`` and at least two CPUs: (the node's one core, everyone else's), noted in ``figures``."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not args.pin or len(cpus) < 2:
+        figures |= dict(node_cpus=None, others_cpus=None)
+        return None
+    figures |= dict(node_cpus=cpus[-1:], others_cpus=cpus[:-1])
+    return set(cpus[-1:]), set(cpus[:-1])
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of ``pid`` on ``cpus`` (threads it makes later inherit it)."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task), cpus)
+
+
 def run(args: argparse.Namespace, figures: Out) -> list[str]:
+    pinned = cores(args, figures)
+    if pinned is not None:
+        os.sched_setaffinity(0, pinned[1])  # this process, and the stores and clients it starts
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="contactd-bench-voice-")))
         stores = h.start_stores(tmp / "servers", stack)
         tenant = "bench-" + secrets.token_hex(4)
         h.run_loop(seed(stores.db_url, tenant, args.max_calls))
         node, base, token = start_node(tmp, stores, tenant, stack)
-        print(f"set-up: {stores.describe()}, tenant {tenant}, contactd pid {node.pid} on {base}", flush=True)
+        if pinned is not None:
+            pin(node.pid, pinned[0])
+        where = "" if pinned is None else f", alone on CPU {figures['node_cpus'][0]}"
+        print(f"set-up: {stores.describe()}, tenant {tenant}, contactd pid {node.pid} on {base}{where}", flush=True)
         out = h.run_loop(bench(args, tmp, node, stores, base, token))
         figures["server_peak_rss_mb"] = h.peak_rss_mb(node.pid)
         node.stop()
@@ -219,6 +242,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--on-time", type=float, default=99.0, help="%% of frames on time for a step to count")
     p.add_argument("--clients", type=int, default=2, help="client processes holding the calls")
     p.add_argument("--bare-streams", type=int, default=8, help="bare aiortc loopback streams")
+    p.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give the node one CPU of its own and everything else the others (with at least two CPUs)",
+    )
     p.add_argument("--client", action="store_true", help=argparse.SUPPRESS)  # a client process (voice_clients)
     args = p.parse_args(argv)
     args.codecs = [c.strip() for c in args.codecs.split(",") if c.strip()]

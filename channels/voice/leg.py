@@ -52,7 +52,8 @@ class CitizenTrack(AudioTrack):
             pcm = SILENCE
         else:
             try:
-                pcm = await asyncio.wait_for(self.leg.heard.get(), 0.1)
+                async with asyncio.timeout(0.1):  # not wait_for: that makes a task for every frame
+                    pcm = await self.leg.heard.get()
             except TimeoutError:
                 pcm = SILENCE
         pcm = SILENCE if self.leg.state == "held" else pcm
