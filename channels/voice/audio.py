@@ -20,6 +20,7 @@ SAMPLE_RATE = 8000
 FRAME_SAMPLES = 160
 """20 ms at 8 kHz: one Twilio media message."""
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+FRAME_BYTES = FRAME_SAMPLES * 2
 SILENCE = b"\x00\x00" * FRAME_SAMPLES
 
 
@@ -47,6 +48,47 @@ class Mulaw:
     def encode(self, pcm: bytes) -> bytes:
         """16-bit PCM at 8 kHz to μ-law bytes (one byte a sample)."""
         return b"".join(bytes(p) for p in self._enc.encode(pcm_frame(pcm)))
+
+
+class Playout:
+    """Audio that arrives in bursts (a WebRTC peer's decoded frames) played out 20 ms at a time, by the clock.
+
+    A little depth absorbs the bursts; depth that stays, the least the buffer held over each half second, is
+    delay nobody needs and is dropped, so a busy moment costs a word's fraction once instead of a lag for the
+    rest of the call. Never more than ``most`` bytes (100 ms) are kept.
+    """
+
+    WINDOW = 25
+    """Frames (half a second) over which the least depth is taken."""
+
+    def __init__(self, most: int = FRAME_BYTES * 5) -> None:
+        self.buffer = bytearray()
+        self.most = most
+        self.low: int | None = None
+        self.taken = 0
+
+    def add(self, pcm: bytes) -> None:
+        self.buffer += pcm
+        if len(self.buffer) > self.most:
+            del self.buffer[: len(self.buffer) - self.most]
+
+    def take(self) -> bytes:
+        """The next 20 ms, or silence when none has come."""
+        if len(self.buffer) < FRAME_BYTES:
+            chunk = SILENCE
+        else:
+            chunk = bytes(self.buffer[:FRAME_BYTES])
+            del self.buffer[:FRAME_BYTES]
+        self.low = len(self.buffer) if self.low is None else min(self.low, len(self.buffer))
+        self.taken += 1
+        if self.taken >= self.WINDOW:
+            del self.buffer[: self.low - self.low % FRAME_BYTES]  # whole frames that stayed all along
+            self.low, self.taken = None, 0
+        return chunk
+
+    def clear(self) -> None:
+        self.buffer.clear()
+        self.low, self.taken = None, 0
 
 
 def pcm_frame(pcm: bytes, pts: int = 0, rate: int = SAMPLE_RATE) -> av.AudioFrame:

@@ -19,16 +19,12 @@ import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Mulaw, hold_pattern
+from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Mulaw, Playout, hold_pattern
 from channels.voice.peers import FRAME_S, AudioTrack, PacedTrack, close_peer, negotiated
 from channels.voice.recording import Recorder
 from channels.voice.supervision import Supervision, mixed_in
 from contactd.tasks import TaskSet
 
-MAX_SPOKEN = 320 * 3
-"""60 ms of the adviser's audio waiting for the caller: what a burst of their packets leaves beyond that is
-dropped, oldest first. Without a cap every burst (another call setting up, a busy moment) would stay in the
-buffer as delay for the rest of the call."""
 HOLD = hold_pattern()
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -77,7 +73,8 @@ class CallLeg:
         self.heard: asyncio.Queue[bytes] = asyncio.Queue(maxsize=50)
         self.spoken_prompt = bytearray()
         """A prompt being played to the waiting caller (instead of hold audio), as PCM."""
-        self.spoken = bytearray()
+        self.spoken = Playout()
+        """The adviser's voice on its way to the caller."""
         self.mulaw = Mulaw()
         self.pc: RTCPeerConnection | None = None
         self.tasks = TaskSet()
@@ -180,17 +177,14 @@ class CallLeg:
                     continue
                 for out in resampler.resample(frame):  # type: ignore[arg-type]
                     pcm = bytes(out.planes[0])[: out.samples * 2]
-                    self.spoken += pcm
+                    self.spoken.add(pcm)
                     if self.supervision is not None:
                         self.supervision.heard_adviser(pcm)
-                if len(self.spoken) > MAX_SPOKEN:
-                    del self.spoken[: len(self.spoken) - MAX_SPOKEN]
 
     def next_chunk(self) -> bytes:
         """The caller's next 20 ms (8 kHz PCM): the adviser's voice, a prompt, or hold audio."""
         if self.state == "connected":
-            chunk = bytes(self.spoken[:320]) if len(self.spoken) >= 320 else SILENCE
-            del self.spoken[: len(chunk) if chunk is not SILENCE else 0]
+            chunk = self.spoken.take()
             if self.supervision is not None:
                 chunk = mixed_in(chunk, self.supervision.for_caller())  # a supervisor who barged in
         elif self.state != "held" and self.spoken_prompt:

@@ -13,11 +13,10 @@ import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, mix
+from channels.voice.audio import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, SILENCE, mix
 from channels.voice.peers import PacedTrack, close_peer, negotiated
 from contactd.tasks import TaskSet
 
-FRAME_BYTES = FRAME_SAMPLES * 2
 MAX_BUFFER = FRAME_BYTES * 10  # 200 ms: more is dropped, so the delay cannot grow
 
 
