@@ -170,7 +170,7 @@ def serve(settings: Settings) -> None:
     """Run the HTTP/WebSocket server until SIGINT or SIGTERM.
 
     Everything loaded by then (the modules: most of the process's objects) is moved out of reach of the
-    cyclic garbage collector, which otherwise walks it all at every full collection: 55-90 ms during
+    cyclic garbage collector, which otherwise walks it all at every full collection: about 64 ms during
     which no call's audio moves (docs/performance.md, "Voice")."""
     config = server_config(settings)
     gc.collect()

