@@ -58,6 +58,7 @@ from contactd.web.agent_ws import agent_socket
 from contactd.web.board_ws import board_socket
 from contactd.web.security import SecurityHeaders
 from router.keys import Keys
+from router.model import Agent
 from router.service import RouterConfig, RouterService
 from router.store import RouterStore
 
@@ -213,7 +214,7 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     )
     svc.mail_sender.svc = svc
     svc.citizens.svc = svc
-    svc.board.estimate = lambda queue, position: _estimate(svc, queue, position)
+    svc.board.estimate = lambda queue, position, serving: _estimate(svc, queue, position, serving)
     svc.lines.svc = svc
     conversations.call_accepted = svc.lines.callbacks.accepted
     conversations.park_offer = svc.lines.callbacks.park
@@ -222,8 +223,8 @@ async def open_services(settings: Settings, stack: contextlib.AsyncExitStack) ->
     return svc
 
 
-async def _estimate(svc: Services, queue: str, position: int) -> int | None:
-    return (await svc.conversations.estimator(queue))(position)
+async def _estimate(svc: Services, queue: str, position: int, serving: list[Agent]) -> int | None:
+    return (await svc.conversations.estimator(queue, serving))(position)
 
 
 async def bounded(what: str, stop: Callable[[], Awaitable[Any]], seconds: float = 5.0) -> None:

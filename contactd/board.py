@@ -69,8 +69,8 @@ class Board:
         self.changed_at = 0.0
         self.slow: Slow | None = None
         self.slow_at = 0.0
-        self.estimate: Callable[[str, int], Awaitable[int | None]] = _no_estimate
-        """The estimated wait (seconds) at a position in a queue (set by the app)."""
+        self.estimate: Callable[[str, int, list[Agent]], Awaitable[int | None]] = _no_estimate
+        """The estimated wait (seconds) at a position in a queue, given the agents serving it (set by the app)."""
 
     def join(self, peer: Peer) -> None:
         self.viewers[peer] = Viewer(peer)
@@ -161,19 +161,24 @@ class Board:
         return {"type": "board.snapshot", "queues": queues, "agents": agents}
 
     async def _slow(self, now: float) -> Slow:
-        """The day's figures from PostgreSQL, each queue's estimated wait, and the advisers' rows."""
+        """The day's figures from PostgreSQL, each queue's estimated wait, and the advisers' rows. Every
+        adviser they need is read from Redis once, for the rows and the estimates alike."""
         midnight = datetime.fromtimestamp(now, LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
         figures = await self.reports.queue_figures(midnight)
         by_channel = await self.reports.channel_figures(midnight)
+        staff = await self.agent_list()
+        serving = await self.router_store.serving(figures)
+        ids = {str(s["id"]) for s in staff}.union(*serving.values())
+        live = {a.id: a for a in await self.router_store.agents(sorted(ids))}
         estimates = {}
         for name in figures:
             waiting = self.waiting[name][0] if name in self.waiting else 0
-            estimates[name] = await self.estimate(name, waiting + 1)
-        return figures, by_channel, estimates, await self.agents(midnight)
+            estimates[name] = await self.estimate(name, waiting + 1, [live[i] for i in serving[name] if i in live])
+        return figures, by_channel, estimates, await self.agents(midnight, staff, live)
 
-    async def agents(self, midnight: datetime) -> list[dict[str, Any]]:
-        staff = await self.agent_list()
-        live = {a.id: a for a in await self.router_store.agents([str(s["id"]) for s in staff])}
+    async def agents(
+        self, midnight: datetime, staff: list[dict[str, Any]], live: dict[str, Agent]
+    ) -> list[dict[str, Any]]:
         handled = await self.reports.handled(midnight)
         held = await self.reports.held()
         out = []
@@ -229,5 +234,5 @@ def _changes(before: dict[str, Any] | None, now: dict[str, Any], queues: frozens
     return encode({"type": "board.changes", "at": at, "queues": changed_q, "agents": changed_a})
 
 
-async def _no_estimate(queue: str, position: int) -> int | None:
+async def _no_estimate(queue: str, position: int, serving: list[Agent]) -> int | None:
     return None

@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from contactd.returning import Returning
 from contactd.staff import User
 from contactd.store import Store
 from router.hours import Hours, closed_message
+from router.model import Agent
 from router.service import RouterService, receipt
 from router.store import LiveConversation
 
@@ -152,9 +153,10 @@ class Conversations:
                     "routing.waiting", conversation_id=conversation_id, data=receipt(decision, contact)
                 )
 
-    async def estimator(self, queue: str) -> Callable[[int], int | None]:
-        """Estimated wait in seconds by position in ``queue`` (see ``policy.estimated_wait_s``)."""
-        return await self.router.estimator(queue, self.handle_time_s.get(queue, 180.0))
+    async def estimator(self, queue: str, serving: Sequence[Agent] | None = None) -> Callable[[int], int | None]:
+        """Estimated wait in seconds by position in ``queue`` (see ``policy.estimated_wait_s``); ``serving``:
+        the queue's agents, when the caller has read them already."""
+        return await self.router.estimator(queue, self.handle_time_s.get(queue, 180.0), serving)
 
     async def citizen_message(self, conversation_id: str, client_id: str, text: str) -> tuple[Frame, bool]:
         """Store a citizen's message once; deliver it to the agent if assigned. Returns (echo, new)."""

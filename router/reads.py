@@ -97,6 +97,15 @@ class StateReads:
         ids = [as_text(i) for i in await self.redis.smembers(self.keys.serving(queue))]
         return await self.agents(ids)
 
+    async def serving(self, queues: Iterable[str]) -> dict[str, list[str]]:
+        """The ids of the agents not offline who serve each of ``queues``, in one round trip."""
+        queues = list(queues)
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            pipe.smembers(self.keys.serving(queue))
+        found = await pipe.execute()
+        return {queue: sorted(as_text(i) for i in ids) for queue, ids in zip(queues, found, strict=True)}
+
     async def agents(self, ids: Iterable[str]) -> list[Agent]:
         """Agents by id (those Redis does not know are left out)."""
         ids = list(ids)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -128,12 +128,15 @@ class RouterService:
         other = {q: s for q, s in self.strategies.items() if s != "longest-idle"}
         return json.dumps(other) if other else ""
 
-    async def estimator(self, queue: str, avg_handle_s: float) -> Callable[[int], int | None]:
+    async def estimator(
+        self, queue: str, avg_handle_s: float, serving: Sequence[Agent] | None = None
+    ) -> Callable[[int], int | None]:
         """Estimated wait in seconds by position in ``queue`` (None when nobody serving it is available).
 
-        Reads the queue's agents and recent answers once, so that many positions cost one read.
+        Reads the queue's agents (unless the caller has: ``serving``, as ``agents_serving`` gives them) and
+        recent answers once, so that many positions cost one read.
         """
-        agents = await self.store.agents_serving(queue)
+        agents = await self.store.agents_serving(queue) if serving is None else serving
         available = [a for a in agents if a.status == "available" and queue in a.queues]
         per_agent = max((a.capacity.get("chat", 0) for a in available), default=0)
         window_ms = int(policy.ANSWER_WINDOW_S * 1000)
