@@ -65,8 +65,8 @@ class Peer:
     """One WebSocket client on this node, with an outbox drained by its own writer task.
 
     The outbox is a deque and the writer waits on a future of its own rather than an ``asyncio.Queue``: a
-    board frame goes to hundreds of peers at once, and the queue's get and put were a sixth of what sending
-    it cost (docs/performance.md, "Queue board")."""
+    board frame goes to hundreds of peers at once, and the queue's get and put were about 8 % of the node's
+    samples with 500 boards (docs/performance.md, "Queue board")."""
 
     def __init__(self, ws: WebSocket, outbox_size: int = 512, on_bad: Callable[[str], None] | None = None) -> None:
         self.ws = ws
