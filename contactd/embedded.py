@@ -61,8 +61,9 @@ def free_port() -> int:
     """
     with contextlib.suppress(OSError, ValueError):
         low = int(EPHEMERAL.read_text().split()[0])
+        base = max(1024, low - 16384)
         for _ in range(50):
-            port = secrets.randbelow(low - max(1024, low - 16384)) + max(1024, low - 16384)
+            port = base + secrets.randbelow(low - base)
             with socket.socket() as s, contextlib.suppress(OSError):
                 s.bind(("127.0.0.1", port))
                 return port

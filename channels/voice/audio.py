@@ -51,7 +51,8 @@ class Mulaw:
 
 
 class Playout:
-    """Audio that arrives in bursts (a WebRTC peer's decoded frames) played out 20 ms at a time, by the clock.
+    """Audio that arrives in bursts (a WebRTC peer's decoded frames) played out 20 ms at a time, by the clock:
+    the adviser's voice to a caller, and each voice to and from a supervisor.
 
     A little depth absorbs the bursts; depth that stays, the least the buffer held over each half second, is
     delay nobody needs and is dropped, so a busy moment costs a word's fraction once instead of a lag for the
@@ -72,10 +73,10 @@ class Playout:
         if len(self.buffer) > self.most:
             del self.buffer[: len(self.buffer) - self.most]
 
-    def take(self) -> bytes:
-        """The next 20 ms, or silence when none has come."""
+    def take(self) -> bytes | None:
+        """The next 20 ms, or None when none has come."""
         if len(self.buffer) < FRAME_BYTES:
-            chunk = SILENCE
+            chunk = None
         else:
             chunk = bytes(self.buffer[:FRAME_BYTES])
             del self.buffer[:FRAME_BYTES]

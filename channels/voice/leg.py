@@ -184,7 +184,7 @@ class CallLeg:
     def next_chunk(self) -> bytes:
         """The caller's next 20 ms (8 kHz PCM): the adviser's voice, a prompt, or hold audio."""
         if self.state == "connected":
-            chunk = self.spoken.take()
+            chunk = self.spoken.take() or SILENCE
             if self.supervision is not None:
                 chunk = mixed_in(chunk, self.supervision.for_caller())  # a supervisor who barged in
         elif self.state != "held" and self.spoken_prompt:

@@ -2,7 +2,7 @@
 in whisper mode the adviser hears them too (the caller does not); in barge mode everyone hears everyone.
 
 The supervisor's side is one more aiortc peer connection. What they say is resampled to 8 kHz and kept
-in two short buffers, one mixed into what the adviser hears and one into what the caller hears.
+in two short playout buffers, one mixed into what the adviser hears and one into what the caller hears.
 """
 
 from __future__ import annotations
@@ -13,26 +13,9 @@ import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from channels.voice.audio import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, SILENCE, mix
+from channels.voice.audio import FRAME_SAMPLES, SAMPLE_RATE, SILENCE, Playout, mix
 from channels.voice.peers import PacedTrack, close_peer, negotiated
 from contactd.tasks import TaskSet
-
-MAX_BUFFER = FRAME_BYTES * 10  # 200 ms: more is dropped, so the delay cannot grow
-
-
-def _append(buffer: bytearray, pcm: bytes) -> None:
-    buffer += pcm
-    if len(buffer) > MAX_BUFFER:
-        del buffer[: len(buffer) - MAX_BUFFER]
-
-
-def _take(buffer: bytearray) -> bytes | None:
-    """The next 20 ms of ``buffer``, or None when there is not that much."""
-    if len(buffer) < FRAME_BYTES:
-        return None
-    chunk = bytes(buffer[:FRAME_BYTES])
-    del buffer[:FRAME_BYTES]
-    return chunk
 
 
 def mixed_in(pcm: bytes, extra: bytes | None) -> bytes:
@@ -48,10 +31,10 @@ class Supervision:
         self.name = name
         self.mode = mode
         self.pc = RTCPeerConnection(ice)
-        self.caller = bytearray()
-        self.adviser = bytearray()
-        self.to_adviser = bytearray()
-        self.to_caller = bytearray()
+        self.caller = Playout()
+        self.adviser = Playout()
+        self.to_adviser = Playout()
+        self.to_caller = Playout()
         self.tasks = TaskSet()
 
     async def answer(self, sdp: str) -> str:
@@ -69,16 +52,16 @@ class Supervision:
         return negotiated(self.pc, heard)
 
     def heard_caller(self, pcm: bytes) -> None:
-        _append(self.caller, pcm)
+        self.caller.add(pcm)
 
     def heard_adviser(self, pcm: bytes) -> None:
-        _append(self.adviser, pcm)
+        self.adviser.add(pcm)
 
     def for_adviser(self) -> bytes | None:
-        return _take(self.to_adviser)
+        return self.to_adviser.take()
 
     def for_caller(self) -> bytes | None:
-        return _take(self.to_caller)
+        return self.to_caller.take()
 
     async def _hear(self, track: MediaStreamTrack) -> None:
         """The supervisor's microphone: kept for the adviser (whisper, barge) and the caller (barge)."""
@@ -88,9 +71,9 @@ class Supervision:
                 for out in resampler.resample(await track.recv()):  # type: ignore[arg-type]
                     pcm = bytes(out.planes[0])[: out.samples * 2]
                     if self.mode in ("whisper", "barge"):
-                        _append(self.to_adviser, pcm)
+                        self.to_adviser.add(pcm)
                     if self.mode == "barge":
-                        _append(self.to_caller, pcm)
+                        self.to_caller.add(pcm)
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -101,7 +84,7 @@ class Supervision:
 
     def _mixed(self) -> bytes:
         """What the supervisor hears next: the caller and the adviser, mixed."""
-        return mixed_in(_take(self.caller) or SILENCE, _take(self.adviser))
+        return mixed_in(self.caller.take() or SILENCE, self.adviser.take())
 
     async def close(self) -> None:
         await close_peer(self.pc, self.tasks, "a supervisor's")

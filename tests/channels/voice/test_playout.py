@@ -3,7 +3,7 @@ delay a burst leaves behind does not stay for the rest of the call."""
 
 from __future__ import annotations
 
-from channels.voice.audio import FRAME_BYTES, SILENCE, Playout
+from channels.voice.audio import FRAME_BYTES, Playout
 
 
 def frame(n: int) -> bytes:
@@ -11,8 +11,9 @@ def frame(n: int) -> bytes:
     return n.to_bytes(2, "little") * (FRAME_BYTES // 2)
 
 
-def number(chunk: bytes) -> int | None:
-    return None if chunk == SILENCE else int.from_bytes(chunk[:2], "little")
+def number(chunk: bytes | None) -> int | None:
+    """The frame's number, or None for nothing (the caller then hears silence)."""
+    return None if chunk is None else int.from_bytes(chunk[:2], "little")
 
 
 def test_steady_audio_is_played_in_order_and_whole() -> None:
@@ -57,7 +58,7 @@ def test_delay_left_by_a_burst_is_gone_within_a_second() -> None:
 
 def test_nothing_arriving_is_silence_and_at_most_100_ms_is_kept() -> None:
     playout = Playout()
-    assert playout.take() == SILENCE
+    assert playout.take() is None
     for n in range(1, 21):
         playout.add(frame(n))
     assert [number(playout.take()) for _ in range(6)] == [16, 17, 18, 19, 20, None]
