@@ -138,8 +138,8 @@ async def test_redis_emptied_mid_chat_is_rebuilt_from_postgresql(server: LiveSer
     redis = server.services.redis
     await redis.delete(*[k async for k in redis.scan_iter(match=f"cc:{{{server.settings.tenant}}}:*")])
     store = server.services.router_store
-    for _ in range(int(40 * UNIT)):
-        if await store.is_built():
+    for _ in range(int(40 * UNIT)):  # rebuilt, and the rebuilding node has put its advisers back (lock released)
+        if await store.is_built() and not await redis.exists(server.services.keys.rebuild_lock()):
             break
         await asyncio.sleep(0.1)
     agent1 = await db.fetchval(
